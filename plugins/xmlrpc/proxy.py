@@ -1,0 +1,62 @@
+"""Web-app side of the XML-RPC transport: the stdlib client over a kept-alive connection."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import xmlrpc.client
+
+from telegraphy.config import Config
+from telegraphy.errors import GatewayUnavailable, PublishError
+from telegraphy.proxy import Proxy
+
+from . import PATH, SIGNATURE_HEADER, url
+from .signing import sign
+
+
+class _SigningTransport(xmlrpc.client.Transport):
+    """Adds the body's signature and a bounded timeout to the stdlib transport."""
+
+    def __init__(self, secret: str, timeout: float) -> None:
+        super().__init__()
+        self._secret, self._timeout = secret, timeout
+
+    def make_connection(self, host):
+        if self._connection and host == self._connection[0]:
+            return self._connection[1]
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+    def send_content(self, connection, request_body):
+        connection.putheader(SIGNATURE_HEADER, sign(self._secret, request_body))
+        super().send_content(connection, request_body)
+
+
+class XmlRpcProxy(Proxy):
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        options = config.transport.options
+        self.url = url(config)
+        self._host = f"{options['host']}:{options['port']}"
+        self._timeout = options["timeout"]
+
+    def _open(self) -> _SigningTransport:
+        return _SigningTransport(self.config.auth.secret, self._timeout)
+
+    def _send(self, conn: _SigningTransport, payloads: list[bytes]) -> None:
+        body = xmlrpc.client.dumps(([p.decode("utf-8") for p in payloads],), "publish_many",
+                                   encoding="utf-8", allow_none=False).encode("utf-8")
+        try:
+            conn.request(self._host, PATH, body)
+        except xmlrpc.client.Fault as fault:
+            raise PublishError(f"the gateway at {self.url} refused the events: {fault.faultString}") from None
+        except xmlrpc.client.ProtocolError as exc:
+            raise PublishError(f"the gateway at {self.url} refused the events: HTTP {exc.errcode} "
+                               f"{exc.errmsg}") from None
+        except (OSError, http.client.HTTPException, socket.timeout) as exc:
+            raise GatewayUnavailable(f"the gateway at {self.url} is unavailable: "
+                                     f"{exc.__class__.__name__}: {exc}") from None
+
+    def _close(self, conn: _SigningTransport) -> None:
+        conn.close()

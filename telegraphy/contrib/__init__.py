@@ -1,0 +1,1 @@
+"""Framework integrations: django_telegraphy and flask_telegraphy (sources: plugins/)."""

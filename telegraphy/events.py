@@ -1,0 +1,140 @@
+"""The event envelope: the one JSON shape every transport carries and every browser receives."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidEvent
+
+EVENT_TYPES = (None, "create", "update", "delete")
+
+# WAMP "strict" URI components, plus '-' (loose URIs allow it) so "shop.Order" and "my-app.x" work.
+_NAME = re.compile(r"^[0-9A-Za-z_\-]+(\.[0-9A-Za-z_\-]+)*$")
+MAX_NAME_LENGTH = 255
+
+
+def validate_name(name: object) -> str:
+    """Return ``name`` if it is a valid event name (a WAMP URI), else raise InvalidEvent."""
+    if not isinstance(name, str) or not name:
+        raise InvalidEvent(f"event name must be a non-empty string, got {name!r}")
+    if len(name) > MAX_NAME_LENGTH or not _NAME.match(name):
+        raise InvalidEvent(
+            f"invalid event name {name!r}: use dot-separated parts of letters, digits, '_' or '-' "
+            f"(at most {MAX_NAME_LENGTH} characters), e.g. 'shop.Order'")
+    if name.startswith("wamp.") or name.startswith("telegraphy."):
+        raise InvalidEvent(f"invalid event name {name!r}: 'wamp.' and 'telegraphy.' are reserved")
+    return name
+
+
+def utc_timestamp(moment: datetime.datetime | None = None) -> str:
+    """ISO 8601 in UTC with microseconds and a 'Z', the form browsers' Date() parses."""
+    moment = moment or datetime.datetime.now(datetime.timezone.utc)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds") + "Z"
+
+
+def _default(value: Any) -> Any:
+    """JSON for the types web apps really send; the 2013 version failed on these."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            return utc_timestamp(value)
+        return value.isoformat()
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # exact, as Django's JSON encoder does
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    raise TypeError(f"{type(value).__module__}.{type(value).__qualname__} is not JSON serializable")
+
+
+_encoder = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",", ":"),
+                            allow_nan=False, check_circular=True)
+
+
+def to_json(value: Any) -> str:
+    """Encode ``value`` as compact JSON, converting dates, decimals, UUIDs and sets."""
+    return _encoder.encode(value)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A named event with its data and metadata, as published by the web app.
+
+    ``raw`` holds the exact UTF-8 JSON the event travelled as, so the gateway can splice it
+    into WAMP frames without encoding it again.
+    """
+
+    name: str
+    data: Any = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    raw: bytes | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def create(cls, name: str, data: Any = None, event_type: str | None = None, *,
+               verbose_name: str | None = None, user: Any = None, id: str | None = None,
+               timestamp: str | None = None, **extra: Any) -> Event:
+        """Build and validate an event, filling in the envelope's metadata."""
+        validate_name(name)
+        if event_type not in EVENT_TYPES:
+            raise InvalidEvent(f"event_type must be one of create, update, delete or None, got {event_type!r}")
+        meta = {"event_type": event_type, "verbose_name": verbose_name,
+                "timestamp": timestamp or utc_timestamp(), "id": id or uuid.uuid4().hex,
+                "user": None if user is None else str(user)}
+        for key, value in extra.items():
+            if key in meta:
+                raise InvalidEvent(f"meta key {key!r} is set by Telegraphy")
+            meta[key] = value
+        event = cls(name, data, meta)
+        return cls(name, data, meta, event.encode())
+
+    def envelope(self) -> dict[str, Any]:
+        return {"name": self.name, "data": self.data, "meta": dict(self.meta)}
+
+    def encode(self) -> bytes:
+        """The envelope as UTF-8 JSON; raises InvalidEvent naming what could not be encoded."""
+        if self.raw is not None:
+            return self.raw
+        try:
+            return to_json(self.envelope()).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise InvalidEvent(f"event {self.name!r} cannot be encoded as JSON: {exc}") from None
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> Event:
+        """Parse and validate an envelope received from a transport."""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InvalidEvent(f"event is not UTF-8 JSON: {exc}") from None
+        if not isinstance(obj, dict) or set(obj) - {"name", "data", "meta"}:
+            raise InvalidEvent("event must be a JSON object with keys name, data and meta")
+        meta = obj.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise InvalidEvent("event meta must be a JSON object")
+        return cls(validate_name(obj.get("name")), obj.get("data"), meta, bytes(raw))
+
+    @property
+    def user(self) -> str | None:
+        user = self.meta.get("user")
+        return None if user is None else str(user)

@@ -1,0 +1,1 @@
+"""The gateway: one Twisted process that routes events to browsers over WAMP v2 / WebSocket."""

@@ -1,0 +1,101 @@
+"""The web-app side of a transport: hands events to the gateway, thread- and fork-safe."""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from .config import Config
+from .events import Event
+
+
+class Proxy:
+    """Base class for a transport's web-app side.
+
+    Subclasses implement :meth:`_open`, :meth:`_send` and :meth:`_close` for *one* connection.
+    The base keeps one connection per thread and per process id, opened lazily, so a proxy made
+    before gunicorn or uWSGI forks never shares a socket with its parent, and threads never share one.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: weakref.WeakKeyDictionary[threading.Thread, Any] = weakref.WeakKeyDictionary()
+        self._pid = os.getpid()
+
+    # -- the public API ------------------------------------------------------------------------
+    def publish(self, event: Event) -> None:
+        """Send one event; returns once the transport has taken it, raises PublishError if it cannot."""
+        self.publish_many([event])
+
+    def publish_many(self, events: Sequence[Event]) -> None:
+        """Send several events in as few round trips as the transport allows, in order."""
+        payloads = [event.encode() for event in events]
+        if payloads:
+            self._with_connection(payloads)
+
+    def get_token(self, user: Any = None, events: Sequence[str] | None = None, ttl: int | None = None,
+                  **claims: Any) -> str:
+        """Mint a browser token locally with the shared secret: no round trip to the gateway."""
+        from .tokens import mint
+
+        return mint(self.config.auth, user=user, events=events, ttl=ttl, **claims)
+
+    def close(self) -> None:
+        """Close every connection this process opened."""
+        with self._lock:
+            connections, self._connections = list(self._connections.values()), weakref.WeakKeyDictionary()
+        self._local = threading.local()
+        if os.getpid() == self._pid:
+            for conn in connections:
+                try:
+                    self._close(conn)
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    pass
+
+    # -- for subclasses ------------------------------------------------------------------------
+    def _open(self) -> Any:
+        raise NotImplementedError
+
+    def _send(self, conn: Any, payloads: list[bytes]) -> None:
+        raise NotImplementedError
+
+    def _close(self, conn: Any) -> None:
+        pass
+
+    def _connection(self) -> Any:
+        pid = os.getpid()
+        if pid != self._pid:  # forked: forget (do not close) the parent's connections
+            self._pid, self._local = pid, threading.local()
+            with self._lock:
+                self._connections = weakref.WeakKeyDictionary()
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+            with self._lock:
+                self._connections[threading.current_thread()] = conn
+        return conn
+
+    def _with_connection(self, payloads: list[bytes]) -> None:
+        conn = self._connection()
+        try:
+            self._send(conn, payloads)
+        except BaseException:
+            self._discard()
+            raise
+
+    def _discard(self) -> None:
+        """Drop this thread's connection after a failure; the next call opens a fresh one."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        with self._lock:
+            self._connections.pop(threading.current_thread(), None)
+        if conn is not None:
+            try:
+                self._close(conn)
+            except Exception:  # noqa: BLE001
+                pass

@@ -1,0 +1,69 @@
+"""The gateway side of a transport: receives events and hands each to the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from .config import Config
+from .errors import InvalidEvent
+from .events import Event
+
+Deliver = Callable[[Event], None]
+
+
+class Representative:
+    """Base class for a transport's gateway side, driven by the Twisted reactor.
+
+    :meth:`start` is called with ``deliver``; the representative calls it once per event, in the
+    reactor thread. When ``deliver`` returns, the gateway has taken the event (sequenced, stored in
+    history, queued to every subscriber), so that is when a broker message may be acknowledged.
+    """
+
+    log = Logger()
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.deliver: Deliver | None = None
+        self.state = "stopped"
+        self.received = 0
+        self.rejected = 0
+
+    def start(self, deliver: Deliver) -> defer.Deferred:
+        self.deliver = deliver
+        return defer.maybeDeferred(self._start)
+
+    def stop(self) -> defer.Deferred:
+        return defer.maybeDeferred(self._stop)
+
+    def _start(self) -> defer.Deferred | None:
+        raise NotImplementedError
+
+    def _stop(self) -> defer.Deferred | None:
+        raise NotImplementedError
+
+    def receive(self, raw: bytes | str) -> bool:
+        """Decode one envelope and deliver it; a malformed one is logged and counted, not raised."""
+        try:
+            event = Event.decode(raw)
+        except InvalidEvent as exc:
+            self.rejected += 1
+            self.log.warn("{transport}: rejected an event: {error}", transport=self.name, error=exc)
+            return False
+        self.received += 1
+        self.deliver(event)
+        return True
+
+    @property
+    def name(self) -> str:
+        return type(self).__module__.rsplit(".", 1)[-1]
+
+    def status(self) -> dict:
+        """Shown in /health and /metrics."""
+        return {"state": self.state, "received": self.received, "rejected": self.rejected}
+
+    @property
+    def healthy(self) -> bool:
+        return self.state == "running"

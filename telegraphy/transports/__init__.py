@@ -1,0 +1,1 @@
+"""Transport plugins shipped with Telegraphy live here once installed (sources: plugins/)."""

@@ -1,0 +1,327 @@
+"""Test helpers: real gateway processes, real autobahn-python WAMP clients, condition waits.
+
+Nothing here is a mock: gateways run as `telegraphy-gateway` subprocesses on loopback, and clients
+are autobahn-python ApplicationSessions (asyncio flavour, one event loop thread per client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+from autobahn.asyncio.websocket import WampWebSocketClientFactory
+from autobahn.wamp import message
+from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
+from autobahn.wamp.types import ComponentConfig, SubscribeOptions
+from autobahn.asyncio.wamp import ApplicationSession
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-secret-0123456789abcdef"
+DEFAULT_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = DEFAULT_TIMEOUT, interval: float = 0.02, message: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes (then fail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def write_config(directory: Path, transport: str = "xmlrpc", options: dict | None = None,
+                 events: list | None = None, limits: dict | None = None, gateway: dict | None = None,
+                 auth: dict | None = None, name: str = "telegraphy.yaml") -> Path:
+    """A shared config on free loopback ports; returns its path."""
+    if options is None:
+        options = {"host": "127.0.0.1", "port": free_port()} if transport == "xmlrpc" else {}
+    port = free_port()
+    data = {
+        "transport": {"name": transport, "options": options},
+        "gateway": {"listen": {"host": "127.0.0.1", "port": port}, "url": f"ws://127.0.0.1:{port}/ws",
+                    "realm": "telegraphy", **(gateway or {})},
+        "auth": {"secret": SECRET, "token_ttl": 30, **(auth or {})},
+        "events": events if events is not None else [{"match": "*", "access": "public", "history": 100}],
+    }
+    if limits:
+        data["limits"] = limits
+    path = Path(directory) / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+class GatewayProcess:
+    """A `telegraphy-gateway --config FILE` subprocess, started and waited for until healthy."""
+
+    def __init__(self, config_path: Path, env: dict | None = None) -> None:
+        self.config_path = Path(config_path)
+        data = yaml.safe_load(self.config_path.read_text())
+        listen = data["gateway"]["listen"]
+        self.host, self.port = listen["host"], listen["port"]
+        self.url = f"ws://{self.host}:{self.port}/ws"
+        self.http = f"http://{self.host}:{self.port}"
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.config_path.with_suffix(f".gateway-{self.port}.log")
+
+    def start(self, wait: bool = True) -> GatewayProcess:
+        exe = shutil.which("telegraphy-gateway", path=os.path.dirname(sys.executable)) or "telegraphy-gateway"
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([exe, "--config", str(self.config_path)], stdout=self._log,
+                                     stderr=subprocess.STDOUT, env=self.env)
+        if wait:
+            wait_for(self.healthy, timeout=20, message=f"gateway on port {self.port} to be healthy\n{self.log()}")
+        return self
+
+    def healthy(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"gateway exited with {self.proc.returncode}:\n{self.log()}")
+        try:
+            with urllib.request.urlopen(self.http + "/health", timeout=1) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.http + path, timeout=5) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def metrics(self) -> str:
+        return self.get("/metrics")[1]
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        code, self.proc = self.proc.returncode, None
+        return code
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def run_python(code: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``code`` in a separate Python process (a web app, a script) and return its result."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, **(env or {})})
+    return result
+
+
+def _with_extra_options(base: type) -> type:
+    """A serializer that adds Telegraphy's SUBSCRIBE options (filter, persistent, since), which
+    autobahn's SubscribeOptions does not know, to the marshalled message."""
+
+    class Serializer(base):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pending: dict[str, dict] = {}
+            self.event_details: dict[int, dict] = {}  # publication id -> raw EVENT details (seq, epoch)
+
+        def unserialize(self, payload, isBinary=None):
+            msgs = super().unserialize(payload, isBinary)
+            for raw in self._serializer.unserialize(payload):
+                if raw and raw[0] == message.Event.MESSAGE_TYPE:
+                    self.event_details[(raw[1], raw[2])] = raw[3]
+            return msgs
+
+        def serialize(self, msg):
+            extra = self.pending.pop(msg.topic, None) if isinstance(msg, message.Subscribe) else None
+            if not extra:
+                return super().serialize(msg)
+            raw = msg.marshal()
+            raw[2].update(extra)
+            return self._serializer.serialize(raw), self._serializer.BINARY
+    return Serializer
+
+
+JsonOptionsSerializer = _with_extra_options(JsonSerializer)
+MsgPackOptionsSerializer = _with_extra_options(MsgPackSerializer)
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def client_loop() -> asyncio.AbstractEventLoop:
+    """One asyncio loop thread for every client of this process (txaio has one global loop)."""
+    global _loop
+    if _loop is None:
+        import txaio
+
+        txaio.use_asyncio()
+        _loop = asyncio.new_event_loop()
+        txaio.config.loop = _loop
+        threading.Thread(target=_loop.run_forever, daemon=True, name="wamp-clients").start()
+    return _loop
+
+
+class WampClient:
+    """An autobahn-python ApplicationSession on the shared asyncio loop thread, driven synchronously."""
+
+    def __init__(self, url: str, realm: str = "telegraphy", serializer: str = "json", ticket: str | None = None,
+                 previous_session: str | None = None, origin: str | None = None) -> None:
+        self.url, self.realm, self.ticket, self.previous = url, realm, ticket, previous_session
+        self.serializer = JsonOptionsSerializer() if serializer == "json" else MsgPackOptionsSerializer()
+        self.origin = origin
+        self.events: list[dict] = []
+        self.lock = threading.Condition()
+        self.session: ApplicationSession | None = None
+        self.join_details = None
+        self.close_details = None
+        self.closed = threading.Event()
+        self.joined = threading.Event()
+        self.loop = client_loop()
+
+    def _run(self, coro, timeout: float = DEFAULT_TIMEOUT):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def connect(self, timeout: float = DEFAULT_TIMEOUT, expect_failure: bool = False) -> WampClient:
+        client = self
+
+        class Session(ApplicationSession):
+            def onConnect(self):
+                methods = ["ticket"] if client.ticket else ["anonymous"]
+                extra = {"previous_session": client.previous} if client.previous else None
+                self.join(client.realm, authmethods=methods, authextra=extra)
+
+            def onChallenge(self, challenge):
+                return client.ticket
+
+            def onJoin(self, details):
+                client.session, client.join_details = self, details
+                client.joined.set()
+
+            def onLeave(self, details):
+                client.close_details = details
+                super().onLeave(details)
+
+            def onDisconnect(self):
+                client.closed.set()
+
+        def make():
+            return Session(ComponentConfig(self.realm, {}))
+
+        host, port = self.url.split("//")[1].split("/")[0].split(":")
+        headers = {"Origin": self.origin} if self.origin else None
+        factory = WampWebSocketClientFactory(make, url=self.url, serializers=[self.serializer], headers=headers,
+                                             loop=self.loop)
+        factory.setProtocolOptions(autoPingInterval=0)
+        self._run(self.loop.create_connection(factory, host, int(port)))
+        deadline = time.monotonic() + timeout
+        while not self.joined.is_set() and not self.closed.is_set():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"WAMP session to {self.url} not established within {timeout}s")
+            time.sleep(0.01)
+        if not self.joined.is_set() and not expect_failure:
+            raise AssertionError(f"WAMP session refused: {self.close_details}")
+        return self
+
+    @property
+    def authextra(self) -> dict:
+        return self.join_details.authextra or {}
+
+    def subscribe(self, topic: str, match: str = "exact", **extra) -> int:
+        """Subscribe; events land in ``self.events`` as dicts with topic, seq and envelope."""
+        def handler(envelope, details=None):
+            with self.lock:
+                raw = self.serializer.event_details.pop((sub_id[0], details.publication), {})
+                self.events.append({"topic": details.topic, "envelope": envelope, "sub": sub_id[0],
+                                    "seq": raw.get("seq"), "epoch": raw.get("epoch")})
+                self.lock.notify_all()
+        if extra:
+            self.serializer.pending[topic] = extra
+        sub_id = [None]
+
+        async def go():
+            sub = await self.session.subscribe(handler, topic, options=SubscribeOptions(match=match, details=True))
+            sub_id[0] = sub.id
+            return sub
+        self.last_subscription = self._run(go())
+        return sub_id[0]
+
+    def call(self, procedure: str, *args, **kwargs):
+        async def go():
+            return await self.session.call(procedure, *args, **kwargs)
+        return self._run(go())
+
+    def publish(self, topic: str, *args, acknowledge: bool = True, **kwargs):
+        from autobahn.wamp.types import PublishOptions
+
+        async def go():
+            return await self.session.publish(topic, *args, options=PublishOptions(acknowledge=acknowledge), **kwargs)
+        return self._run(go())
+
+    def wait_events(self, count: int, timeout: float = DEFAULT_TIMEOUT) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while len(self.events) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} events, got {len(self.events)}: {self.events[-3:]}")
+                self.lock.wait(left)
+            return list(self.events)
+
+    def envelopes(self) -> list[dict]:
+        with self.lock:
+            return [e["envelope"] for e in self.events]
+
+    def close(self) -> None:
+        if self.session is not None and self.joined.is_set() and not self.closed.is_set():
+            try:
+                self._run(self._leave(), timeout=5)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+    async def _leave(self):
+        if self.session.is_attached():
+            self.session.leave()
+        for _ in range(100):
+            if self.closed.is_set():
+                return
+            await asyncio.sleep(0.02)
+
+    def drop(self) -> None:
+        """Cut the TCP connection without a goodbye (a network failure, a closed laptop)."""
+        transport = self.session._transport
+        self.loop.call_soon_threadsafe(lambda: transport.transport.abort() if transport else None)
+        wait_for(self.closed.is_set, message="client connection to drop")
+
+
+__all__ = ["ApplicationError", "GatewayProcess", "SECRET", "WampClient", "free_port", "json", "run_python",
+           "wait_for", "write_config"]
