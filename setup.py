@@ -60,7 +60,7 @@ setup(
     packages=packages,
     package_dir=package_dir,
     include_package_data=True,
-    package_data={"telegraphy": ["static/telegraphy/*.js", "demo/*.html"],
+    package_data={"telegraphy": ["static/telegraphy/*"],
                   "telegraphy.contrib.django_telegraphy": ["templates/**/*", "static/**/*"],
                   "telegraphy.contrib.flask_telegraphy": ["templates/**/*"]},
     install_requires=["Twisted>=23.10", "autobahn>=24.4", "msgpack>=1.0", "PyYAML>=6", "stevedore>=5"],

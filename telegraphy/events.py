@@ -129,7 +129,8 @@ class Event:
             raise InvalidEvent(f"event is not UTF-8 JSON: {exc}") from None
         if not isinstance(obj, dict) or set(obj) - {"name", "data", "meta"}:
             raise InvalidEvent("event must be a JSON object with keys name, data and meta")
-        meta = obj.get("meta") or {}
+        meta = obj.get("meta")
+        meta = {} if meta is None else meta
         if not isinstance(meta, dict):
             raise InvalidEvent("event meta must be a JSON object")
         return cls(validate_name(obj.get("name")), obj.get("data"), meta, bytes(raw))

@@ -84,6 +84,9 @@ def _load(namespace: str, name: str, kind: str) -> Any:
                                 on_load_failure_callback=lambda _mgr, _ep, exc: failures.append(exc))
     except Exception as exc:
         cause = failures[0] if failures else exc
+        if isinstance(cause, ImportError) and cause.name and cause.name.split(".")[0] == "telegraphy":
+            raise PluginError(f"the {kind} {name!r} is declared but {cause.name} cannot be imported: "
+                              "reinstall telegraphy") from cause
         if isinstance(cause, ImportError) and cause.name:
             raise MissingDependency(f"the {kind} {name!r} cannot be loaded because {cause.name} is missing: "
                                     f"pip install telegraphy[{name}] (or the package that provides it)") from cause

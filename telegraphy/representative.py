@@ -23,6 +23,7 @@ class Representative:
     """
 
     log = Logger()
+    name = "transport"  # subclasses: the transport's name, for logs
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -55,10 +56,6 @@ class Representative:
         self.received += 1
         self.deliver(event)
         return True
-
-    @property
-    def name(self) -> str:
-        return type(self).__module__.rsplit(".", 1)[-1]
 
     def status(self) -> dict:
         """Shown in /health and /metrics."""

@@ -260,20 +260,17 @@ class WampClient:
         """Subscribe; events land in ``self.events`` as dicts with topic, seq and envelope."""
         def handler(envelope, details=None):
             with self.lock:
-                raw = self.serializer.event_details.pop((sub_id[0], details.publication), {})
-                self.events.append({"topic": details.topic, "envelope": envelope, "sub": sub_id[0],
+                sub = details.subscription.id
+                raw = self.serializer.event_details.pop((sub, details.publication), {})
+                self.events.append({"topic": details.topic, "envelope": envelope, "sub": sub,
                                     "seq": raw.get("seq"), "epoch": raw.get("epoch")})
                 self.lock.notify_all()
         if extra:
             self.serializer.pending[topic] = extra
-        sub_id = [None]
 
         async def go():
-            sub = await self.session.subscribe(handler, topic, options=SubscribeOptions(match=match, details=True))
-            sub_id[0] = sub.id
-            return sub
-        self.last_subscription = self._run(go())
-        return sub_id[0]
+            return await self.session.subscribe(handler, topic, options=SubscribeOptions(match=match, details=True))
+        return self._run(go()).id
 
     def call(self, procedure: str, *args, **kwargs):
         async def go():

@@ -45,6 +45,8 @@ class _Endpoint(xmlrpc.XMLRPC):
 
 
 class XmlRpcRepresentative(Representative):
+    name = "xmlrpc"
+
     def __init__(self, config) -> None:
         super().__init__(config)
         self.port = None
@@ -56,6 +58,7 @@ class XmlRpcRepresentative(Representative):
         root.putChild(PATH.strip("/").encode(), self.endpoint)
         site = server.Site(root)
         site.noisy = False
+        site.log = lambda request: None  # no access log line per event batch
         self.port = reactor.listenTCP(options["port"], site, interface=options["host"])
         self.state = "running"
         self.log.info("xmlrpc: receiving events on http://{host}:{port}{path}", host=options["host"],

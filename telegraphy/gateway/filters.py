@@ -101,12 +101,19 @@ class _Parser:
     def neg(self) -> Predicate:
         if self.peek() == "not":
             self.take()
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise FilterError("filter nested too deeply")
             inner = self.neg()
+            self.depth -= 1
             return lambda env: not inner(env)
         return self.comparison()
 
+    def at(self, value: str) -> bool:
+        return self.pos < len(self.tokens) and self.tokens[self.pos] == ("op", value)
+
     def comparison(self) -> Predicate:
-        if self.peek() == "(":
+        if self.at("("):
             self.take()
             inner = self.expr()
             self.take(")")
@@ -141,12 +148,11 @@ class _Parser:
             return lambda env: _lookup(env, parts)
         if value == "[":
             items = []
-            while self.peek() != "op" or self.tokens[self.pos][1] != "]":
-                item = self.value()
-                items.append(item)
-                if self.peek() == "op" and self.tokens[self.pos][1] == ",":
+            while not self.at("]"):
+                items.append(self.value())
+                if self.at(","):
                     self.take()
-                elif not (self.peek() == "op" and self.tokens[self.pos][1] == "]"):
+                elif not self.at("]"):
                     raise FilterError("expected ',' or ']' in list")
             self.take("]")
             return lambda env: [i(env) for i in items]
@@ -184,7 +190,8 @@ def _compare(op, left, right) -> Predicate:
             return op is operator.ne
         if op in (operator.eq, operator.ne):
             return op(a, b) if _same_kind(a, b) or a is None or b is None else op is operator.ne
-        return _same_kind(a, b) and a is not None and isinstance(a, (int, float, str)) and op(a, b)
+        orderable = isinstance(a, (int, float, str)) and not isinstance(a, bool)
+        return orderable and _same_kind(a, b) and op(a, b)
     return test
 
 

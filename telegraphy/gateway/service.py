@@ -66,6 +66,7 @@ class Gateway(service.Service):
         yield self.representative.start(self.broker.publish)
         site = Site(http.root(self, WebSocketResource(self.factory)))
         site.noisy = False
+        site.log = lambda request: None
         gw = self.config.gateway
         self.port = reactor.listenTCP(gw.port, site, interface=gw.host, backlog=1024)
         self.resumption.start()

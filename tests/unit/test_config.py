@@ -1,0 +1,121 @@
+"""The shared config: schema, ${ENV} expansion, and errors that name the file, line and key."""
+
+import textwrap
+
+import pytest
+
+import telegraphy
+from telegraphy import config
+from telegraphy.errors import ConfigError
+
+SECRET = "0123456789abcdef-secret"
+
+
+def write(tmp_path, text):
+    path = tmp_path / "telegraphy.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_design_example_loads_with_defaults_and_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TELEGRAPHY_SECRET", SECRET)
+    path = write(tmp_path, """\
+        transport:
+          name: xmlrpc
+          options: {host: 127.0.0.1, port: 4000}
+        gateway:
+          listen: {host: 127.0.0.1, port: 8080}
+          url: ws://localhost:8080/ws
+          realm: telegraphy
+          allowed_origins: ["http://localhost:8000"]
+        auth:
+          secret: ${TELEGRAPHY_SECRET}
+          token_ttl: 30
+        events:
+          - match: "chat.*"
+            access: authenticated
+            history: 100
+          - match: "*"
+            access: public
+        limits: {max_message_bytes: 65536, client_queue_bytes: 1048576, max_connections: 20000}
+        """)
+    cfg = config.load(path)
+    assert cfg.auth.secret == SECRET
+    assert cfg.transport.options == {"host": "127.0.0.1", "port": 4000, "timeout": 2.0}
+    assert cfg.gateway.path == "/ws"
+    assert cfg.policy("chat.Message").access == "authenticated"
+    assert cfg.policy("chat.Message").history == 100
+    assert cfg.policy("shop.Order").access == "public"
+    assert cfg.limits.max_connections == 20000
+
+
+def test_env_default_and_missing_env_var(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOPE", raising=False)
+    path = write(tmp_path, f"auth:\n  secret: ${{NOPE:-{SECRET}}}\n")
+    assert config.load(path).auth.secret == SECRET
+    path = write(tmp_path, "auth:\n  secret: ${NOPE}\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert err.value.line == 2 and err.value.key == "auth.secret"
+    assert "NOPE is not set" in str(err.value) and str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("text, line, key, words", [
+    (f"auth: {{secret: {SECRET}}}\ngateway:\n  listen:\n    port: eighty\n", 4, "gateway.listen.port", "whole number"),
+    (f"auth: {{secret: {SECRET}}}\ngateway:\n  listen:\n    port: 70000\n", 4, "gateway.listen.port", "<= 65535"),
+    (f"auth: {{secret: {SECRET}}}\nevents:\n  - match: '*'\n    access: everyone\n", 4, "events[0].access",
+     "public, authenticated, private"),
+    (f"auth: {{secret: {SECRET}}}\ngatway: {{}}\n", 2, "gatway", "unknown key"),
+    ("auth: {secret: short}\n", 1, "auth.secret", "at least 16"),
+    ("gateway: {}\n", 1, "auth", "required"),
+    (f"auth: {{secret: {SECRET}}}\ntransport:\n  name: carrier-pigeon\n", 3, "transport.name", "installed: "),
+    (f"auth: {{secret: {SECRET}}}\ntransport:\n  options:\n    port: 1\n    hots: x\n", 5,
+     "transport.options.hots", "unknown key"),
+    (f"auth: {{secret: {SECRET}}}\ngateway:\n  url: http://x/ws\n", 3, "gateway.url", "ws://"),
+])
+def test_errors_name_file_line_and_key(tmp_path, text, line, key, words):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    message = str(err.value)
+    assert err.value.line == line, message
+    assert err.value.key == key, message
+    assert message.startswith(f"{path}, line {line}, key '{key}'"), message
+    assert words in message
+
+
+def test_unknown_transport_lists_installed_ones(tmp_path):
+    path = write(tmp_path, f"auth: {{secret: {SECRET}}}\ntransport: {{name: nope}}\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert "unknown transport 'nope'; installed: " in str(err.value)
+    assert "xmlrpc" in str(err.value)
+
+
+def test_invalid_yaml_and_missing_file(tmp_path):
+    path = write(tmp_path, "auth:\n  secret: [unclosed\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert "invalid YAML" in str(err.value) and err.value.line is not None
+    with pytest.raises(ConfigError, match="cannot read"):
+        config.load(tmp_path / "missing.yaml")
+
+
+def test_no_config_at_all_says_how_to_give_one(monkeypatch):
+    monkeypatch.delenv("TELEGRAPHY_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="TELEGRAPHY_CONFIG"):
+        config.load(None)
+
+
+def test_dump_masks_secrets_and_rotation_keeps_order(tmp_path):
+    other = "another-secret-0123456789"
+    path = write(tmp_path, f"auth:\n  secret: [{SECRET}, {other}]\n")
+    cfg = config.load(path)
+    assert cfg.auth.secrets == (SECRET, other) and cfg.auth.secret == SECRET
+    dumped = config.dump(cfg)
+    assert SECRET not in dumped and other not in dumped and "****" in dumped
+
+
+def test_configure_accepts_a_mapping():
+    cfg = telegraphy.configure({"auth": {"secret": SECRET}, "transport": {"options": {"port": 4999}}})
+    assert cfg.transport.options["port"] == 4999 and cfg.source == "<dict>"
