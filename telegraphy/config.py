@@ -271,7 +271,7 @@ class Config:
         secrets = list(self.auth.secrets)
         if mask_secrets:
             secrets = [_mask(s) for s in secrets]
-            options = {k: (_mask(v) if _is_secret_key(k) and isinstance(v, str) else v) for k, v in options.items()}
+            options = _masked(options)
             if isinstance(options.get("url"), str):
                 options["url"] = re.sub(r"://([^:/@]+):([^@]+)@", r"://\1:****@", options["url"])
         return {
@@ -299,6 +299,12 @@ def _policy(events: tuple[EventPolicy, ...], name: str) -> EventPolicy:
 
 def _is_secret_key(key: str) -> bool:
     return any(word in key.lower() for word in ("secret", "password", "key"))
+
+
+def _masked(options: Mapping) -> dict:
+    """Plugin options with secret-looking values masked, nested sections (zeromq's curve) included."""
+    return {k: (_mask(v) if _is_secret_key(k) and isinstance(v, str) else _masked(v) if isinstance(v, Mapping) else v)
+            for k, v in options.items()}
 
 
 def _mask(value: str) -> str:

@@ -1,0 +1,97 @@
+"""Origin checks, connection and queue limits, health/metrics and a clean SIGTERM."""
+
+import json
+import signal
+import socket
+import base64
+import os
+
+import pytest
+from websockets.sync.client import connect
+
+import telegraphy
+from support import wait_for, write_config
+
+
+def test_origin_not_in_allowed_origins_cannot_open_a_session(tmp_path, gateways, wamp):
+    gw = gateways(write_config(tmp_path, gateway={"allowed_origins": ["http://app.example:8000",
+                                                                      "http://localhost:*"]}))
+    for origin in ("http://app.example:8000", "http://localhost:1234"):
+        wamp(gw.url, origin=origin)
+    with pytest.raises(Exception, match="403"):
+        connect(gw.url, subprotocols=["wamp.2.json"], origin="http://evil.example", open_timeout=10)
+    assert 'telegraphy_refused_total{reason="origin"} 1' in gw.metrics()
+
+
+def test_empty_allowed_origins_means_same_origin_only(tmp_path, gateways):
+    gw = gateways(write_config(tmp_path))
+    connect(gw.url, subprotocols=["wamp.2.json"], origin=gw.http, open_timeout=10).close()
+    with pytest.raises(Exception, match="403"):
+        connect(gw.url, subprotocols=["wamp.2.json"], origin="http://elsewhere:8000", open_timeout=10)
+
+
+def test_max_connections(tmp_path, gateways, wamp):
+    gw = gateways(write_config(tmp_path, limits={"max_connections": 2}))
+    wamp(gw.url), wamp(gw.url)
+    with pytest.raises(Exception, match="503"):
+        connect(gw.url, subprotocols=["wamp.2.json"], open_timeout=10)
+
+
+def raw_subscriber_that_never_reads(url: str, topic: str) -> socket.socket:
+    """A WebSocket client that subscribes, then stops reading (a frozen tab, a dead phone)."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n").encode())
+    response = b""
+    while b"\r\n\r\n" not in response:  # RFC 6455: wait for the server's handshake before sending frames
+        response += sock.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+
+    def frame(text: str) -> bytes:
+        data, mask = text.encode(), os.urandom(4)
+        return bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+    sock.sendall(frame(json.dumps([1, "telegraphy", {"roles": {"subscriber": {}}}])))
+    sock.sendall(frame(json.dumps([32, 1, {}, topic])))
+    return sock
+
+
+def test_a_client_that_stops_reading_is_cut_off_and_others_are_not(tmp_path, gateways, wamp):
+    path = write_config(tmp_path, limits={"client_queue_bytes": 262144})
+    gw = gateways(path)
+    telegraphy.configure(path)
+    healthy = wamp(gw.url)
+    healthy.subscribe("bulk.Data")
+    frozen = raw_subscriber_that_never_reads(gw.url, "bulk.Data")
+    wait_for(lambda: "telegraphy_subscriptions 1" in gw.metrics() and
+             telegraphy.get_proxy() and gw.get("/health")[1].count('"connections": 2'))
+    payload = "x" * 2000
+    for batch in range(100):  # 4 MB in bursts of 40 kB: far beyond the frozen client's socket and queue
+        telegraphy.publish_many([("bulk.Data", {"n": batch * 20 + i, "pad": payload}) for i in range(20)])
+    healthy.wait_events(2000, timeout=60)
+    assert [e["envelope"]["data"]["n"] for e in healthy.events] == list(range(2000))
+    wait_for(lambda: "telegraphy_slow_clients_dropped_total 1" in gw.metrics())
+    frozen.close()
+
+
+def test_health_and_metrics(gateway):
+    status, body = gateway.get("/health")
+    assert status == 200 and json.loads(body)["transport"] == {"name": "xmlrpc", "state": "running",
+                                                               "received": 0, "rejected": 0, "refused": 0}
+    metrics = gateway.metrics()
+    for name in ("events_received_total", "events_delivered_total", "connections", "transport_up"):
+        assert f"# TYPE telegraphy_{name} " in metrics
+    status, script = gateway.get("/telegraphy.js")
+    assert status == 200 and "Telegraphy" in script
+
+
+def test_sigterm_says_goodbye_and_exits_zero(gateway, wamp):
+    client = wamp(gateway.url)
+    client.subscribe("shop.Order")
+    assert gateway.stop(signal.SIGTERM) == 0
+    wait_for(client.closed.is_set)
+    assert client.close_details.reason == "wamp.close.system_shutdown"

@@ -1,0 +1,54 @@
+"""Plugin loading through entry points: friendly errors, and a third party's own transport."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from telegraphy.errors import MissingDependency, UnknownPlugin
+from telegraphy.plugins import Transport, describe, load_transport
+
+
+def test_unknown_transport_lists_the_installed_ones():
+    with pytest.raises(UnknownPlugin) as err:
+        load_transport("pigeon")
+    assert "unknown transport 'pigeon'; installed: " in str(err.value) and "xmlrpc" in str(err.value)
+
+
+def test_missing_dependency_names_the_pip_extra():
+    transport = Transport(name="fancy", extra="fancy", requires=("telegraphy_no_such_module_x",))
+    with pytest.raises(MissingDependency, match=r"pip install telegraphy\[fancy\]"):
+        transport.proxy(None)
+
+
+def test_describe_reports_xmlrpc_usable():
+    rows = {r["name"]: r for r in describe() if r["kind"] == "transport"}
+    assert rows["xmlrpc"]["status"] == "ok"
+
+
+def test_a_third_party_transport_is_found_through_its_entry_point(tmp_path):
+    """A package installed by someone else (a real .dist-info with entry_points.txt) adds a transport."""
+    (tmp_path / "carrier_plugin.py").write_text(textwrap.dedent("""
+        from telegraphy.plugins import Transport
+        from telegraphy.transports import xmlrpc
+
+        transport = Transport(name="carrier", extra=None, validate=xmlrpc.validate,
+                              make_proxy=xmlrpc._proxy, make_representative=xmlrpc._representative,
+                              description="a third party's transport")
+        """))
+    info = tmp_path / "carrier_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: carrier-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[telegraphy.transports]\ncarrier = carrier_plugin:transport\n")
+    code = textwrap.dedent("""
+        from telegraphy import config, plugins
+        cfg = config.from_mapping({"transport": {"name": "carrier", "options": {"port": 4999}},
+                                   "auth": {"secret": "0123456789abcdef-xyz"}})
+        print(cfg.transport.name, cfg.transport.options["port"])
+        print([r["status"] for r in plugins.describe() if r["name"] == "carrier"])
+        """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["carrier 4999", "['ok']"]
