@@ -36,9 +36,9 @@ def validate_name(name: object) -> str:
 
 def utc_timestamp(moment: datetime.datetime | None = None) -> str:
     """ISO 8601 in UTC with microseconds and a 'Z', the form browsers' Date() parses."""
-    moment = moment or datetime.datetime.now(datetime.timezone.utc)
+    moment = moment or datetime.datetime.now(datetime.UTC)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="microseconds") + "Z"
 
 

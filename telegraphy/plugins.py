@@ -114,7 +114,8 @@ def describe() -> list[dict[str, Any]]:
             try:
                 plugin = _load(namespace, name, kind)
                 missing = plugin.missing()
-                status = "ok" if not missing else f"missing {', '.join(missing)}: pip install telegraphy[{plugin.extra}]"
+                fix = f"pip install telegraphy[{plugin.extra}]"
+                status = f"missing {', '.join(missing)}: {fix}" if missing else "ok"
                 description = plugin.description
             except PluginError as exc:
                 status, description = f"broken: {exc}", ""

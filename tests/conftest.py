@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from support import SECRET, GatewayProcess, WampClient, write_config
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import socket
 import xmlrpc.client
 
 from telegraphy.config import Config
@@ -54,7 +53,7 @@ class XmlRpcProxy(Proxy):
         except xmlrpc.client.ProtocolError as exc:
             raise PublishError(f"the gateway at {self.url} refused the events: HTTP {exc.errcode} "
                                f"{exc.errmsg}") from None
-        except (OSError, http.client.HTTPException, socket.timeout) as exc:
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
             raise GatewayUnavailable(f"the gateway at {self.url} is unavailable: "
                                      f"{exc.__class__.__name__}: {exc}") from None
 

@@ -31,7 +31,8 @@ class Metrics:
             lines.append(f"# TYPE telegraphy_{name} {kind}")
             for labels, value in samples:
                 label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
-                lines.append(f"telegraphy_{name}{{{label_text}}} {value}" if label_text else f"telegraphy_{name} {value}")
+                labelled = f"{{{label_text}}}" if label_text else ""
+                lines.append(f"telegraphy_{name}{labelled} {value}")
 
         metric("events_received_total", "counter", "Events received from the web app.", [({}, self.events_in)])
         metric("events_delivered_total", "counter", "EVENT frames sent to clients.", [({}, self.events_out)])

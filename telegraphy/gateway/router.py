@@ -32,7 +32,7 @@ def topic_matcher(topic: str, match: str) -> Callable[[str], bool]:
 
     def wildcard(name: str) -> bool:
         names = name.split(".")
-        return len(names) == len(parts) and all(p == "" or p == n for p, n in zip(parts, names))
+        return len(names) == len(parts) and all(p == "" or p == n for p, n in zip(parts, names, strict=True))
     return wildcard
 
 
@@ -139,8 +139,9 @@ class Broker:
                 for collector in sub.collectors:
                     collector.collect(entry, policy)
             frames: dict[str, object] = {}
+            public = policy.access == "public"
             for session in (sub.sessions if only is None else (only,)):
-                if session is exclude or not session.may_receive(event, policy):
+                if session is exclude or not (public or session.may_receive(event, policy)):
                     continue
                 kind = session.serializer_id
                 frame = frames.get(kind)

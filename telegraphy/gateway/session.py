@@ -191,7 +191,8 @@ class GatewaySession(WebSocketServerProtocol):
         except ProtocolError as exc:
             self.abort("wamp.error.protocol_violation", str(exc))
         except Exception as exc:  # malformed payloads surface as many kinds of errors
-            if isinstance(exc, (ValueError, TypeError, UnicodeDecodeError)) or type(exc).__module__.startswith("msgpack"):
+            malformed = isinstance(exc, (ValueError, TypeError)) or type(exc).__module__.startswith("msgpack")
+            if malformed:
                 self.abort("wamp.error.protocol_violation", f"malformed {self.serializer_id} message: {exc}")
             else:
                 self.log.failure("session {sid}: internal error", sid=self.session_id)

@@ -4,9 +4,9 @@ import time
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
+from support import SECRET, wait_for
 
 import telegraphy
-from support import SECRET, wait_for
 
 EVENTS = [
     {"match": "secret.*", "access": "authenticated", "history": 10},

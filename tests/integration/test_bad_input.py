@@ -5,11 +5,11 @@ import time
 
 import msgpack
 import pytest
+from support import SECRET, run_python, write_config
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 import telegraphy
-from support import SECRET, run_python, write_config
 
 HELLO = [1, "telegraphy", {"roles": {"subscriber": {}, "publisher": {}, "caller": {}}}]
 ABORT, WELCOME, ERROR = 3, 2, 8

@@ -1,16 +1,16 @@
 """Origin checks, connection and queue limits, health/metrics and a clean SIGTERM."""
 
+import base64
 import json
+import os
 import signal
 import socket
-import base64
-import os
 
 import pytest
+from support import wait_for, write_config
 from websockets.sync.client import connect
 
 import telegraphy
-from support import wait_for, write_config
 
 
 def test_origin_not_in_allowed_origins_cannot_open_a_session(tmp_path, gateways, wamp):

@@ -2,9 +2,9 @@
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
+from support import wait_for
 
 import telegraphy
-from support import wait_for
 
 
 @pytest.fixture

@@ -1,9 +1,7 @@
 """The embedded default end to end: a web-app process publishes over XML-RPC, WAMP clients receive."""
 
 import pytest
-
 from support import run_python
-
 
 PUBLISH = """
 import decimal, datetime, telegraphy
