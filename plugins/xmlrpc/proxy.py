@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 import xmlrpc.client
 
 from telegraphy.config import Config
@@ -13,8 +14,17 @@ from . import PATH, SIGNATURE_HEADER, url
 from .signing import sign
 
 
+class _NoDelayConnection(http.client.HTTPConnection):
+    """http.client sends headers and body in two writes: without TCP_NODELAY, Nagle's algorithm
+    and delayed ACKs would hold the second one back on every call."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class _SigningTransport(xmlrpc.client.Transport):
-    """Adds the body's signature and a bounded timeout to the stdlib transport."""
+    """Adds the body's signature, a bounded timeout and TCP_NODELAY to the stdlib transport."""
 
     def __init__(self, secret: str, timeout: float) -> None:
         super().__init__()
@@ -23,9 +33,9 @@ class _SigningTransport(xmlrpc.client.Transport):
     def make_connection(self, host):
         if self._connection and host == self._connection[0]:
             return self._connection[1]
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
+        chost, self._extra_headers, _ = self.get_host_info(host)
+        self._connection = host, _NoDelayConnection(chost, timeout=self._timeout)
+        return self._connection[1]
 
     def send_content(self, connection, request_body):
         connection.putheader(SIGNATURE_HEADER, sign(self._secret, request_body))
