@@ -41,7 +41,7 @@ extras = {
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 extras["test"] = extras["all"] + [
-    "pytest>=8", "pytest-timeout", "pytest-django>=4.8", "hypothesis>=6", "psycopg[binary]>=3.1",
+    "pytest>=8", "pytest-timeout", "Flask-Login>=0.6", "pytest-django>=4.8", "hypothesis>=6", "psycopg[binary]>=3.1",
     "playwright>=1.40", "websockets>=12", "ruff", "matplotlib>=3.7",
 ]
 extras["docs"] = ["Sphinx>=7"]
@@ -79,6 +79,7 @@ setup(
             "django = telegraphy.contrib.django_telegraphy.plugin:integration",
             "flask = telegraphy.contrib.flask_telegraphy.plugin:integration",
         ],
+        "flask.commands": ["telegraphy = telegraphy.contrib.flask_telegraphy.cli:telegraphy_group"],
     },
     classifiers=[
         "Framework :: Django", "Framework :: Flask", "Framework :: Twisted",

@@ -335,7 +335,7 @@ def from_mapping(data: Any, source: str = "<config>") -> Config:
     """Validate an already-parsed config (a YAML document or a dict such as Django's TELEGRAPHY)."""
     from . import plugins  # late: plugins import this module
 
-    root = Section(data, "", source, 1)
+    root = Section(data, "", source, getattr(data, "line", None))
     t = root.section("transport")
     name = t.str("name", "xmlrpc")
     try:

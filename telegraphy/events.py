@@ -23,6 +23,18 @@ MAX_NAME_LENGTH = 255
 
 def validate_name(name: object) -> str:
     """Return ``name`` if it is a valid event name (a WAMP URI), else raise InvalidEvent."""
+    if isinstance(name, str) and name in _valid_names:  # the gateway sees the same few names over and over
+        return name
+    _check_name(name)
+    if len(_valid_names) < 10_000:
+        _valid_names.add(name)
+    return name
+
+
+_valid_names: set[str] = set()
+
+
+def _check_name(name: object) -> None:
     if not isinstance(name, str) or not name:
         raise InvalidEvent(f"event name must be a non-empty string, got {name!r}")
     if len(name) > MAX_NAME_LENGTH or not _NAME.match(name):
@@ -31,7 +43,6 @@ def validate_name(name: object) -> str:
             f"(at most {MAX_NAME_LENGTH} characters), e.g. 'shop.Order'")
     if name.startswith("wamp.") or name.startswith("telegraphy."):
         raise InvalidEvent(f"invalid event name {name!r}: 'wamp.' and 'telegraphy.' are reserved")
-    return name
 
 
 def utc_timestamp(moment: datetime.datetime | None = None) -> str:

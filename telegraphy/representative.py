@@ -24,6 +24,7 @@ class Representative:
 
     log = Logger()
     name = "transport"  # subclasses: the transport's name, for logs
+    gauges: tuple[str, ...] = ()  # keys of status() that go up and down (the others are counters)
 
     def __init__(self, config: Config) -> None:
         self.config = config

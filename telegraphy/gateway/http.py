@@ -52,7 +52,8 @@ class Metrics:
                [({"transport": transport}, int(gateway.representative is not None and gateway.representative.healthy))])
         for key, value in sorted(rep.items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                metric(f"transport_{key}", "gauge" if key in ("queued", "backlog") else "counter",
+                gauges = getattr(gateway.representative, "gauges", ())
+                metric(f"transport_{key}", "gauge" if key in gauges else "counter",
                        f"Transport statistic {key}.", [({"transport": transport}, value)])
         return "\n".join(lines) + "\n"
 

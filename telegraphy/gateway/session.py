@@ -104,7 +104,7 @@ class GatewaySession(WebSocketServerProtocol):
         gw = self.gateway
         if self in gw.connections:
             gw.connections.discard(self)
-            if self.phase == ESTABLISHED:
+            if self.identity is not None:  # it was established (GOODBYE and ABORT set CLOSED first)
                 gw.session_ended(self)
         self.phase = CLOSED
         self.pending.clear()

@@ -1,0 +1,31 @@
+"""ZeroMQ transport: PUSH sockets in the web app, a PULL socket in each gateway, no broker to run.
+
+Every web-app process connects one PUSH socket per gateway endpoint, so every gateway gets every
+event; each gateway binds a PULL socket read from the Twisted reactor. Optional CURVE keys
+authenticate and encrypt the links. This module imports nothing from pyzmq, so the plugin can be
+listed and its options checked where pyzmq is not installed (``pip install telegraphy[zeromq]``).
+"""
+
+from __future__ import annotations
+
+from telegraphy.config import Config
+from telegraphy.plugins import Transport
+
+from .options import validate
+
+
+def _proxy(config: Config):
+    from .proxy import ZeroMQProxy
+
+    return ZeroMQProxy(config)
+
+
+def _representative(config: Config):
+    from .representative import ZeroMQRepresentative
+
+    return ZeroMQRepresentative(config)
+
+
+transport = Transport(name="zeromq", extra="zeromq", requires=("zmq",), validate=validate, make_proxy=_proxy,
+                      make_representative=_representative,
+                      description="ZeroMQ PUSH/PULL straight to each gateway (lowest latency, no broker)")

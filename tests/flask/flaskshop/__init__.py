@@ -1,0 +1,1 @@
+"""A tiny shop whose models the Flask tests register events for (event names ``flaskshop.<Model>``)."""
