@@ -107,27 +107,29 @@ class Resumption:
         broker = self.gateway.broker
         record = getattr(session, "resuming", None)
         key = (sub.topic, sub.match, sub.filter_text)
-        entries: list[Entry] = []
+        found: dict[int, Entry] = {}
         if record is not None and key in record.subscriptions:
             collector = record.subscriptions.pop(key)
-            entries = broker.history.after(record.mark, sub.matches)[0]
+            found.update((e.gidx, e) for e in broker.history.after(record.mark, sub.matches)[0])
             if collector is not None:
-                seen = {e.gidx for e in entries}
-                entries += [e for e in collector.entries if e.gidx > record.mark and e.gidx not in seen]
-                entries.sort(key=lambda e: e.gidx)
+                found.update((e.gidx, e) for e in collector.entries if e.gidx > record.mark)
                 self._release(collector)
-        elif isinstance(options.get("since"), dict) and sub.match == "exact":
-            since = options["since"]
+        since = options.get("since")
+        if isinstance(since, dict) and sub.match == "exact":
+            # the client's own account of what it saw also covers events lost in a dying socket's buffers
             seq = since.get("seq") if since.get("epoch") == broker.history.epoch else 0
             seq = seq if isinstance(seq, int) else 0
-            entries = [e for e in broker.history.held(sub.topic) if e.seq > seq]
-        for entry in entries:
+            found.update((e.gidx, e) for e in broker.history.held(sub.topic) if e.seq > seq)
+        for entry in sorted(found.values(), key=lambda e: e.gidx):
             policy = self.gateway.config.policy(entry.event.name)
             broker.fan_out(entry, policy, (sub,), only=session)
 
     def detach(self, session) -> None:
         """``session`` went away: keep what it needs to resume, and start its collectors."""
         secret = self._by_session.pop(session, None)
+        if session.said_goodbye:  # it left on purpose: nothing to resume
+            self._records.pop(secret, None)
+            secret = None
         if session.resuming is not None:  # subscriptions it never took back
             for collector in session.resuming.subscriptions.values():
                 self._release(collector)

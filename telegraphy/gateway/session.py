@@ -62,6 +62,7 @@ class GatewaySession(WebSocketServerProtocol):
         self._expiry_timer = None
         self._pending_hello = None
         self.resuming = None  # the Detached record this session took over, if it resumed one
+        self.said_goodbye = False
         self.written_gidx = 0  # arrival index of the last event written to this client
 
     @property
@@ -226,6 +227,7 @@ class GatewaySession(WebSocketServerProtocol):
         elif kind == message.Call.MESSAGE_TYPE:
             self.on_call(msg)
         elif kind == message.Goodbye.MESSAGE_TYPE:
+            self.said_goodbye = True
             self.send(message.Goodbye("wamp.close.goodbye_and_out"))
             self.phase = CLOSED
             self.sendClose(1000)

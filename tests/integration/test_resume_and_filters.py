@@ -137,3 +137,31 @@ def test_invalid_filter_is_a_clear_error(gw, wamp):
         client.subscribe("chat.Message", filter="data.room = lobby")
     assert err.value.error == "telegraphy.error.invalid_filter"
     client.subscribe("chat.Message")  # the session is fine
+
+
+def test_a_session_that_says_goodbye_cannot_be_resumed(gw, wamp):
+    client = wamp(gw.url)
+    client.subscribe("feed.Item")
+    secret = client.authextra["resume_secret"]
+    client.close()
+    wait_for(lambda: "telegraphy_connections 0" in gw.metrics())
+    assert "telegraphy_sessions_detached 0" in gw.metrics() and "telegraphy_subscriptions 0" in gw.metrics()
+    again = wamp(gw.url, previous_session=secret, connect=False).connect(expect_failure=True)
+    assert "unknown or expired previous session" in again.close_details.message
+
+
+def test_resume_also_honours_the_clients_since(gw, wamp):
+    """Events written to a socket that died were not received: the client's since covers them."""
+    first = wamp(gw.url)
+    first.subscribe("feed.Item")
+    telegraphy.publish_many([("feed.Item", {"n": n}) for n in range(3)])
+    first.wait_events(3)
+    secret = first.authextra["resume_secret"]
+    epoch = first.events[0]["epoch"]
+    first.drop()
+    detached(gw)
+    telegraphy.publish("feed.Item", {"n": 3})
+    second = wamp(gw.url, previous_session=secret)
+    second.subscribe("feed.Item", since={"epoch": epoch, "seq": 1})  # say it lost seq 2 in the dying socket
+    second.wait_events(3)
+    assert numbers(second) == [1, 2, 3]  # what it lost, then what it missed, in order, once

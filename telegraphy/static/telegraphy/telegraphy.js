@@ -13,7 +13,7 @@
   "use strict";
 
   var HELLO = 1, WELCOME = 2, ABORT = 3, CHALLENGE = 4, AUTHENTICATE = 5, GOODBYE = 6, ERROR = 8,
-      SUBSCRIBE = 32, SUBSCRIBED = 33, UNSUBSCRIBE = 34, UNSUBSCRIBED = 35, EVENT = 36, CALL = 48, RESULT = 50;
+      SUBSCRIBE = 32, SUBSCRIBED = 33, UNSUBSCRIBE = 34, EVENT = 36, CALL = 48, RESULT = 50;
   var SUBPROTOCOL = "wamp.2.json";
   var MATCHES = ["exact", "prefix", "wildcard"];
   var EVENTS = ["connect", "disconnect", "resume", "error"];
@@ -29,7 +29,7 @@
   var requests = {};           // request id -> {entry} or {resolve, reject}
   var queuedCalls = [];        // calls made while not connected
   var ws = null, established = false, stopped = false;
-  var sessionId = null, resumeSecret = null, everJoined = false, retryNow = false;
+  var sessionId = null, resumeSecret = null, epoch = null, everJoined = false, retryNow = false;
   var attempt = 0, retryTimer = null, nextRequest = 0, nextHandle = 0;
 
   // -- settings: configure() over window.TELEGRAPHY over the script tag's data-* attributes ------
@@ -47,7 +47,9 @@
   }
 
   function log() {
-    if (current.debug && root.console) { root.console.debug.apply(root.console, ["telegraphy:"].concat([].slice.call(arguments))); }
+    if (current.debug && root.console) {
+      root.console.debug.apply(root.console, ["telegraphy:"].concat([].slice.call(arguments)));
+    }
   }
 
   function emit(name, detail) {
@@ -82,7 +84,8 @@
     var s = current = settings();
     clearTimeout(retryTimer);
     retryTimer = null;
-    if (ws || stopped || !s.url || !hasWork()) { return; }
+    if (ws || stopped || !hasWork()) { return; }
+    if (!s.url) { return log("registered, waiting for a gateway url: Telegraphy.configure({url: ...})"); }
     try {
       ws = new WebSocket(s.url, [SUBPROTOCOL]);
     } catch (exc) {  // a malformed URL: retrying will not help
@@ -119,6 +122,8 @@
         return response.json();
       })
       .then(function (body) {
+        // {"token": null}: the web app has no user for this page (logged out): connect anonymously
+        if (body && body.token === null) { return null; }
         if (!body || typeof body.token !== "string") { throw new Error('expected JSON {"token": "..."}'); }
         return body.token;
       });
@@ -167,7 +172,6 @@
         attempt = 0;  // the gateway said goodbye (shutdown, expiry): come back soon
         return;
       case SUBSCRIBED: return onSubscribed(msg[1], msg[2]);
-      case UNSUBSCRIBED: delete requests[msg[1]]; return;
       case EVENT: return onEvent(msg[1], msg[3] || {}, msg[4] || []);
       case RESULT: return settle(msg[1], (msg[3] || [])[0]);
       case ERROR: return onError(msg[1], msg[2], msg[4], (msg[5] || [])[0]);
@@ -187,6 +191,9 @@
     var extra = details.authextra || {};
     spend(ws.token);
     var lostSession = everJoined && !extra.resumed;
+    // After a gateway restart (a new epoch) everything its history holds came after we lost it.
+    var restartedSince = lostSession && epoch && extra.epoch !== epoch ? {epoch: epoch, seq: 0} : null;
+    epoch = extra.epoch || null;
     sessionId = id;
     resumeSecret = extra.resume_secret || null;
     established = true;
@@ -203,7 +210,7 @@
         .map(function (k) { return entries[k].name; });
       emit("resume", {resumed: false, recovered: gaps.length === 0, gaps: gaps});
     }
-    Object.keys(entries).forEach(function (key) { subscribe(entries[key]); });
+    Object.keys(entries).forEach(function (key) { subscribe(entries[key], restartedSince); });
     queuedCalls.splice(0).forEach(function (call) { sendCall(call); });
   }
 
@@ -268,13 +275,15 @@
   }
 
   // -- subscriptions -------------------------------------------------------------------------
-  function subscribe(entry) {
+  /* SUBSCRIBE; an exact one asks for the history after the last event it showed (or `since`). */
+  function subscribe(entry, since) {
     var request = ++nextRequest;
     var options = {};
     if (entry.match !== "exact") { options.match = entry.match; }
     if (entry.filter) { options.filter = entry.filter; }
     if (entry.persistent) { options.persistent = true; }
-    if (entry.match === "exact" && entry.seen[entry.name]) { options.since = entry.seen[entry.name]; }
+    since = entry.seen[entry.name] || since;
+    if (entry.match === "exact" && since) { options.since = since; }
     requests[request] = {entry: entry};
     send([SUBSCRIBE, request, options, entry.name]);
   }
@@ -287,13 +296,13 @@
     if (MATCHES.indexOf(match) < 0) { throw new TypeError("Telegraphy.register: match must be one of " + MATCHES.join(", ")); }
     if (options.filter != null && typeof options.filter !== "string") { throw new TypeError("Telegraphy.register: filter must be a string"); }
     var key = match + " " + name + " " + (options.filter || "");
-    var entry = entries[key];
-    if (!entry) {
+    var entry = entries[key], fresh = !entry;
+    if (fresh) {
       entry = entries[key] = {key: key, name: name, match: match, filter: options.filter || null,
-                              persistent: !!options.persistent, handles: [], subscription: null,
-                              seen: {}, ids: new Set()};
-      if (established) { subscribe(entry); }
+                              persistent: false, handles: [], subscription: null, seen: {}, ids: new Set()};
     }
+    entry.persistent = entry.persistent || !!options.persistent;  // from its next SUBSCRIBE on
+    if (fresh && established) { subscribe(entry); }
     var handle = {id: ++nextHandle, name: name, callback: callback, entry: entry,
                   unregister: function () { return unregister(handle); }};
     entry.handles.push(handle);
@@ -377,12 +386,17 @@
     disconnect: function () {
       stopped = true;
       clearTimeout(retryTimer);
+      retryTimer = null;
       if (ws && established) { send([GOODBYE, {}, "wamp.close.close_realm"]); }
       if (ws) { ws.close(1000); }
     },
     get connected() { return established; },
     get session() { return sessionId; }
   };
+
+  if (root.addEventListener) {  // the network is back: skip the rest of the backoff delay
+    root.addEventListener("online", function () { if (retryTimer && !stopped) { attempt = 0; connect(); } });
+  }
 
   root.Telegraphy = Telegraphy;
   if (typeof module === "object" && module.exports) { module.exports = Telegraphy; }
