@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support import SECRET, GatewayProcess, WampClient, write_config
+from support import CHROMIUM, CHROMIUM_ARGS, SECRET, GatewayProcess, WampClient, write_config
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -71,3 +71,16 @@ def web_app_env(gateway):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by Playwright, one for the whole run (Playwright's sync API allows one
+    instance per thread: every folder shares this one)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

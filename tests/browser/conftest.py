@@ -21,9 +21,6 @@ from browser_support import AUTOBAHN_JS, CLIENT_JS, EVENTS
 playwright_api = pytest.importorskip("playwright.sync_api")
 playwright_api.expect.set_options(timeout=20_000)  # generous: two cores shared with other test runs
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 PAGES = Path(__file__).resolve().parent / "pages"
 FILES = {"/telegraphy.js": CLIENT_JS, "/autobahn.min.js": AUTOBAHN_JS}
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
@@ -107,16 +104,6 @@ def gateway(config_file, gateways, site):
     gw = gateways(path)
     gw.config_path = path
     return gw
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -20,9 +20,6 @@ from support import ROOT, free_port, wait_for, write_config
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 FLASK = [sys.executable, "-m", "flask", "--app", "demo_flask"]
 
 
@@ -79,24 +76,22 @@ def write(demo, *args: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_the_demo_page_shows_each_event_of_another_process(demo, wamp, artifacts):
+def test_the_demo_page_shows_each_event_of_another_process(demo, wamp, artifacts, browser):
     expect = sync_api.expect
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda message: print(f"console.{message.type}: {message.text}"))
-            page.goto(demo.origin + "/")
-            expect(page.locator("h1")).to_have_text("Catching model events!")
-            watcher = wamp(demo.gateway_url)  # asks the gateway when the page has subscribed
-            wait_for(lambda: watcher.call("telegraphy.subscribers", "demo_flask.MyModel") >= 1, timeout=30,
-                     message="the page to subscribe to demo_flask.MyModel")
-            write(demo, "create", "sent from another process", "--price", "9.99")
-            write(demo, "update", "1", "renamed")
-            write(demo, "delete", "1")
-            expect(page.locator("#event_catcher li")).to_have_text(
-                ["New instance #1: sent from another process (9.99)", "Changed instance #1: renamed (9.99)",
-                 "Deleted instance #1: renamed (9.99)"], timeout=30_000)
-            page.screenshot(path=str(artifacts / "flask-demo.png"), full_page=True)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.on("console", lambda message: print(f"console.{message.type}: {message.text}"))
+        page.goto(demo.origin + "/")
+        expect(page.locator("h1")).to_have_text("Catching model events!")
+        watcher = wamp(demo.gateway_url)  # asks the gateway when the page has subscribed
+        wait_for(lambda: watcher.call("telegraphy.subscribers", "demo_flask.MyModel") >= 1, timeout=30,
+                 message="the page to subscribe to demo_flask.MyModel")
+        write(demo, "create", "sent from another process", "--price", "9.99")
+        write(demo, "update", "1", "renamed")
+        write(demo, "delete", "1")
+        expect(page.locator("#event_catcher li")).to_have_text(
+            ["New instance #1: sent from another process (9.99)", "Changed instance #1: renamed (9.99)",
+             "Deleted instance #1: renamed (9.99)"], timeout=30_000)
+        page.screenshot(path=str(artifacts / "flask-demo.png"), full_page=True)
+    finally:
+        page.close()

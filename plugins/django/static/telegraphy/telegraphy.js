@@ -1,0 +1,1 @@
+../../../../telegraphy/static/telegraphy/telegraphy.js

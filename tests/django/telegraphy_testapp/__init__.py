@@ -1,0 +1,1 @@
+"""A small app whose models the Django integration tests write to."""
