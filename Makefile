@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install-test lint bench
+.PHONY: demo demo-django demo-flask test install-test lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,15 @@ $(BIN)/python:
 demo: $(BIN)/python
 	$(BIN)/pip install -q -e .
 	$(BIN)/telegraphy demo
+
+demo-django: $(BIN)/python
+	$(BIN)/pip install -q -e '.[django]'
+	cd demo_project && ../$(BIN)/python manage.py demo
+
+demo-flask: $(BIN)/python
+	$(BIN)/pip install -q -e '.[flask]'
+	$(BIN)/flask --app demo_flask telegraphy gateway & gateway=$$!; \
+	  trap 'kill $$gateway' EXIT INT TERM; $(BIN)/flask --app demo_flask run
 
 install-test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[all,test]'
