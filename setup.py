@@ -34,7 +34,7 @@ for package, folder in PLUGIN_PACKAGES.items():
         package_dir[name] = path
 
 extras = {
-    "rabbitmq": ["pika>=1.3"],
+    "rabbitmq": ["pika>=1.3", "Twisted[tls]>=23.10"],  # tls: amqps:// from the gateway
     "zeromq": ["pyzmq>=25"],
     "django": ["Django>=4.2"],
     "flask": ["Flask>=3.0", "Flask-SQLAlchemy>=3.1"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import weakref
@@ -24,8 +25,10 @@ class Proxy:
         self.config = config
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: weakref.WeakKeyDictionary[threading.Thread, Any] = weakref.WeakKeyDictionary()
+        self._connections: dict[threading.Thread, Any] = {}
         self._pid = os.getpid()
+        # a web app that exits (a recycled gunicorn worker...) without closing still sends what it queued
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     # -- the public API ------------------------------------------------------------------------
     def publish(self, event: Event) -> None:
@@ -48,14 +51,10 @@ class Proxy:
     def close(self) -> None:
         """Close every connection this process opened."""
         with self._lock:
-            connections, self._connections = list(self._connections.values()), weakref.WeakKeyDictionary()
+            connections, self._connections = list(self._connections.values()), {}
         self._local = threading.local()
         if os.getpid() == self._pid:
-            for conn in connections:
-                try:
-                    self._close(conn)
-                except Exception:  # noqa: BLE001 - closing is best effort
-                    pass
+            self._close_all(connections)
 
     # -- for subclasses ------------------------------------------------------------------------
     def _open(self) -> Any:
@@ -72,13 +71,23 @@ class Proxy:
         if pid != self._pid:  # forked: forget (do not close) the parent's connections
             self._pid, self._local = pid, threading.local()
             with self._lock:
-                self._connections = weakref.WeakKeyDictionary()
+                self._connections = {}
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._open()
             with self._lock:
+                ended = [t for t in self._connections if not t.is_alive()]
+                leftovers = [self._connections.pop(t) for t in ended]
                 self._connections[threading.current_thread()] = conn
+            self._close_all(leftovers)  # threads that ended: close their connections politely
         return conn
+
+    def _close_all(self, connections: list) -> None:
+        for conn in connections:
+            try:
+                self._close(conn)
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
 
     def _with_connection(self, payloads: list[bytes]) -> None:
         conn = self._connection()
@@ -95,7 +104,10 @@ class Proxy:
         with self._lock:
             self._connections.pop(threading.current_thread(), None)
         if conn is not None:
-            try:
-                self._close(conn)
-            except Exception:  # noqa: BLE001
-                pass
+            self._close_all([conn])
+
+
+def _close_at_exit(proxy: weakref.ref) -> None:
+    alive = proxy()
+    if alive is not None:
+        alive.close()

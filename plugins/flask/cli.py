@@ -7,7 +7,6 @@ Flask and click only; everything else is imported when a command runs.
 from __future__ import annotations
 
 import click
-
 from flask import current_app
 from flask.cli import AppGroup, ScriptInfo
 

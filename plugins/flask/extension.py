@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask, current_app, has_app_context, render_template, url_for
 from markupsafe import Markup
 
-from flask import Flask, current_app, has_app_context, render_template, url_for
 from telegraphy import config as config_module
 from telegraphy.config import Config
 from telegraphy.errors import ConfigError

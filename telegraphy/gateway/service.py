@@ -81,6 +81,8 @@ class Gateway(service.Service):
         super().stopService()
         if self.port is not None:
             yield self.port.stopListening()
+        # no new events first: an event taken from the transport now would reach no client
+        yield self.representative.stop()
         for session in list(self.connections):
             session.goodbye("wamp.close.system_shutdown", "gateway shutting down")
         deadline = reactor.seconds() + SHUTDOWN_GRACE
@@ -89,5 +91,4 @@ class Gateway(service.Service):
         for session in list(self.connections):
             session.dropConnection(abort=True)
         self.resumption.stop()
-        yield self.representative.stop()
         self.log.info("telegraphy-gateway stopped")

@@ -62,7 +62,8 @@ def test_stalled_client_subscribes_then_the_gateway_cuts_it_off(config_file, gat
 
 def test_results_json_png_and_readme_block(tmp_path):
     options = common.Options(quick=True, out=tmp_path, command="python -m benchmarks fanout --quick")
-    row = {"router": "telegraphy", "subscribers": 3, "offered_per_s": 60, "delivered_per_s": 59.0,
+    row = {"router": "telegraphy", "subscribers": 3, "offered_events_per_s": 20, "published_per_s": 20.0,
+           "offered_per_s": 60, "delivered_per_s": 59.0,
            "p50_ms": 1.5, "p99_ms": 3.0, "missing": 0, "router_cpu": 1.0, "clients_cpu": 1.0}
     path = common.save(fanout.NAME, options, [row], notes=["a note"], plot=fanout.plot)
     result = json.loads(path.read_text())
@@ -70,7 +71,7 @@ def test_results_json_png_and_readme_block(tmp_path):
     assert result["rows"] == [row] and result["quick"] is True and result["machine"]["cores"] >= 1
     assert path.with_suffix(".png").stat().st_size > 0
     block = runner.readme_block(tmp_path)
-    assert fanout.TITLE in block and "| telegraphy | 3 | 60 |" in block and "python -m benchmarks fanout" in block
+    assert fanout.TITLE in block and "| telegraphy | 3 | 20 | 20 | 60 | 59 |" in block and "python -m benchmarks fanout" in block
 
 
 def test_histogram_percentiles_follow_the_node_buckets():
