@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from browser_support import AUTOBAHN_JS, event, publish, settle, subscribed
 from playwright.sync_api import expect
+from support import wait_for
 
 
 @pytest.mark.parametrize("served_by", ["web app", "gateway"])
@@ -135,3 +138,13 @@ def test_registrations_share_a_subscription_until_unregistered(gateway, site, pa
     publish(gateway.config_path, event("shop.Order", "3"))
     page.wait_for_function("got.includes('c 3')")
     assert page.evaluate("got") == ["a 1", "b 1", "b 2", "c 3"]
+
+
+def test_a_page_from_an_origin_not_allowed_cannot_open_a_session(config_file, gateways, site, page):
+    gw = gateways(config_file(gateway={"allowed_origins": ["https://app.example.com"]}))
+    page.goto(site.url("demo.html", url=gw.url))
+    # the page keeps trying with backoff: wait for two refused handshakes
+    wait_for(lambda: re.search(r'telegraphy_refused_total\{reason="origin"\} [2-9]', gw.metrics()),
+             message="the gateway to refuse the page's origin twice")
+    assert "telegraphy_sessions_total 0" in gw.metrics()
+    expect(page.locator("#status")).to_have_text("connecting")
