@@ -6,7 +6,9 @@ import datetime
 import decimal
 import enum
 import json
+import os
 import re
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,10 +49,22 @@ def _check_name(name: object) -> None:
 
 def utc_timestamp(moment: datetime.datetime | None = None) -> str:
     """ISO 8601 in UTC with microseconds and a 'Z', the form browsers' Date() parses."""
-    moment = moment or datetime.datetime.now(datetime.UTC)
+    if moment is None:
+        return _now()
     if moment.tzinfo is not None:
         moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="microseconds") + "Z"
+
+
+_second: list = [None, ""]  # the last whole second, formatted once: publish() is on hot paths
+
+
+def _now() -> str:
+    now = time.time()
+    second = int(now)
+    if _second[0] != second:
+        _second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_second[1]}.{int((now - second) * 1e6):06d}Z"
 
 
 def _default(value: Any) -> Any:
@@ -86,6 +100,13 @@ def to_json(value: Any) -> str:
     return _encoder.encode(value)
 
 
+def _encode(name: str, data: Any, meta: Mapping[str, Any]) -> bytes:
+    try:
+        return _encoder.encode({"name": name, "data": data, "meta": meta}).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise InvalidEvent(f"event {name!r} cannot be encoded as JSON: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Event:
     """A named event with its data and metadata, as published by the web app.
@@ -108,14 +129,13 @@ class Event:
         if event_type not in EVENT_TYPES:
             raise InvalidEvent(f"event_type must be one of create, update, delete or None, got {event_type!r}")
         meta = {"event_type": event_type, "verbose_name": verbose_name,
-                "timestamp": timestamp or utc_timestamp(), "id": id or uuid.uuid4().hex,
+                "timestamp": timestamp or _now(), "id": id or os.urandom(16).hex(),
                 "user": None if user is None else str(user)}
         for key, value in extra.items():
             if key in meta:
                 raise InvalidEvent(f"meta key {key!r} is set by Telegraphy")
             meta[key] = value
-        event = cls(name, data, meta)
-        return cls(name, data, meta, event.encode())
+        return cls(name, data, meta, _encode(name, data, meta))
 
     def envelope(self) -> dict[str, Any]:
         return {"name": self.name, "data": self.data, "meta": dict(self.meta)}
@@ -124,10 +144,7 @@ class Event:
         """The envelope as UTF-8 JSON; raises InvalidEvent naming what could not be encoded."""
         if self.raw is not None:
             return self.raw
-        try:
-            return to_json(self.envelope()).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            raise InvalidEvent(f"event {self.name!r} cannot be encoded as JSON: {exc}") from None
+        return _encode(self.name, self.data, self.meta)
 
     @classmethod
     def decode(cls, raw: bytes | str) -> Event:
@@ -144,7 +161,7 @@ class Event:
         meta = {} if meta is None else meta
         if not isinstance(meta, dict):
             raise InvalidEvent("event meta must be a JSON object")
-        return cls(validate_name(obj.get("name")), obj.get("data"), meta, bytes(raw))
+        return cls(validate_name(obj.get("name")), obj.get("data"), meta, raw)
 
     @property
     def user(self) -> str | None:

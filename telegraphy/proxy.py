@@ -12,6 +12,16 @@ from typing import Any
 from .config import Config
 from .events import Event
 
+_forks = 0  # how many forks this process is from the one that imported us
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)  # cheaper than os.getpid(), a system call, on every publish
+
 
 class Proxy:
     """Base class for a transport's web-app side.
@@ -26,7 +36,7 @@ class Proxy:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: dict[threading.Thread, Any] = {}
-        self._pid = os.getpid()
+        self._fork = _forks
         # a web app that exits (a recycled gunicorn worker...) without closing still sends what it queued
         atexit.register(_close_at_exit, weakref.ref(self))
 
@@ -53,7 +63,7 @@ class Proxy:
         with self._lock:
             connections, self._connections = list(self._connections.values()), {}
         self._local = threading.local()
-        if os.getpid() == self._pid:
+        if self._fork == _forks:
             self._close_all(connections)
 
     # -- for subclasses ------------------------------------------------------------------------
@@ -67,9 +77,8 @@ class Proxy:
         pass
 
     def _connection(self) -> Any:
-        pid = os.getpid()
-        if pid != self._pid:  # forked: forget (do not close) the parent's connections
-            self._pid, self._local = pid, threading.local()
+        if self._fork != _forks:  # forked: forget (do not close) the parent's connections
+            self._fork, self._local = _forks, threading.local()
             with self._lock:
                 self._connections = {}
         conn = getattr(self._local, "conn", None)
