@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,21 +47,30 @@ class Plugin:
 class Transport(Plugin):
     """A transport plugin: a proxy for the web app and a representative for the gateway.
 
-    ``validate`` reads the plugin's ``transport.options`` section and returns the effective options;
-    the factories are only called once the dependencies are known to be importable.
+    ``validate`` reads the plugin's ``transport.options`` section and returns the effective options.
+    ``make_proxy`` and ``make_representative`` are factories taking the Config, or "module:name"
+    strings imported only when used, once the dependencies are known to be importable (so the
+    plugin's entry point loads, and says what is missing, without them).
     """
 
     validate: Callable[[Section], Mapping[str, Any]] = lambda section: dict(section)
-    make_proxy: Callable[[Config], Proxy] | None = field(default=None, repr=False)
-    make_representative: Callable[[Config], Representative] | None = field(default=None, repr=False)
+    make_proxy: Callable[[Config], Proxy] | str | None = field(default=None, repr=False)
+    make_representative: Callable[[Config], Representative] | str | None = field(default=None, repr=False)
 
     def proxy(self, config: Config) -> Proxy:
         self.check_available()
-        return self.make_proxy(config)
+        return _resolve(self.make_proxy)(config)
 
     def representative(self, config: Config) -> Representative:
         self.check_available()
-        return self.make_representative(config)
+        return _resolve(self.make_representative)(config)
+
+
+def _resolve(target: Callable | str) -> Callable:
+    if isinstance(target, str):
+        module, _, name = target.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return target
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from telegraphy.config import Config, Section
+from telegraphy.config import Section
 from telegraphy.plugins import Transport
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -115,19 +115,8 @@ def address(options: dict[str, Any]) -> str:
     return f"{options['scheme']}://{options['host']}:{options['port']}/{options['vhost'].replace('/', '%2F')}"
 
 
-def _proxy(config: Config):
-    from .proxy import RabbitMQProxy
-
-    return RabbitMQProxy(config)
-
-
-def _representative(config: Config):
-    from .representative import RabbitMQRepresentative
-
-    return RabbitMQRepresentative(config)
-
-
-transport = Transport(name="rabbitmq", extra="rabbitmq", requires=("pika",), validate=validate, make_proxy=_proxy,
-                      make_representative=_representative,
+transport = Transport(name="rabbitmq", extra="rabbitmq", requires=("pika",), validate=validate,
+                      make_proxy=f"{__name__}.proxy:RabbitMQProxy",
+                      make_representative=f"{__name__}.representative:RabbitMQRepresentative",
                       description="RabbitMQ (AMQP 0-9-1) via pika: durable queues, publisher confirms, "
                                   "several gateways on one exchange")

@@ -26,18 +26,7 @@ def url(config: Config) -> str:
     return f"http://{options['host']}:{options['port']}{PATH}"
 
 
-def _proxy(config: Config):
-    from .proxy import XmlRpcProxy
-
-    return XmlRpcProxy(config)
-
-
-def _representative(config: Config):
-    from .representative import XmlRpcRepresentative
-
-    return XmlRpcRepresentative(config)
-
-
-transport = Transport(name="xmlrpc", extra=None, requires=(), validate=validate, make_proxy=_proxy,
-                      make_representative=_representative,
+transport = Transport(name="xmlrpc", extra=None, requires=(), validate=validate,
+                      make_proxy=f"{__name__}.proxy:XmlRpcProxy",
+                      make_representative=f"{__name__}.representative:XmlRpcRepresentative",
                       description="XML-RPC over HTTP to the gateway (embedded default, no broker)")

@@ -8,24 +8,11 @@ listed and its options checked where pyzmq is not installed (``pip install teleg
 
 from __future__ import annotations
 
-from telegraphy.config import Config
 from telegraphy.plugins import Transport
 
 from .options import validate
 
-
-def _proxy(config: Config):
-    from .proxy import ZeroMQProxy
-
-    return ZeroMQProxy(config)
-
-
-def _representative(config: Config):
-    from .representative import ZeroMQRepresentative
-
-    return ZeroMQRepresentative(config)
-
-
-transport = Transport(name="zeromq", extra="zeromq", requires=("zmq",), validate=validate, make_proxy=_proxy,
-                      make_representative=_representative,
+transport = Transport(name="zeromq", extra="zeromq", requires=("zmq",), validate=validate,
+                      make_proxy=f"{__name__}.proxy:ZeroMQProxy",
+                      make_representative=f"{__name__}.representative:ZeroMQRepresentative",
                       description="ZeroMQ PUSH/PULL straight to each gateway (lowest latency, no broker)")

@@ -125,7 +125,7 @@ class Broker:
     def fan_out(self, entry: Entry, policy: EventPolicy, subs, exclude=None, only=None) -> None:
         """Send ``entry`` to the sessions of ``subs`` (or to ``only``), serializing it once per
         subscription and serializer: every receiver gets the very same prepared frame."""
-        event, envelope = entry.event, None
+        event, envelope, sent = entry.event, None, 0
         pub_id = random.randint(1, 2**53)
         details = b'{"topic":"%s","seq":%d,"epoch":"%s"}' % (event.name.encode(), entry.seq,
                                                               self.history.epoch.encode())
@@ -148,7 +148,8 @@ class Broker:
                 if frame is None:
                     frame = frames[kind] = self._frame(kind, sub.id, pub_id, details, event)
                 session.send_frame(frame, entry.gidx)
-                self.metrics.events_out += 1
+                sent += 1
+        self.metrics.events_out += sent
 
     def _frame(self, kind: str, sub_id: int, pub_id: int, details: bytes, event: Event):
         if kind == "json":

@@ -22,6 +22,7 @@ from .history import HistoryGap
 
 SUBPROTOCOLS = {"wamp.2.json": ("json", JsonSerializer), "wamp.2.msgpack": ("msgpack", MsgPackSerializer)}
 HELLO_TIMEOUT = 10.0
+SLOW_GRACE = 1.0  # seconds a client's queue may stay over the limit
 
 NEW, CHALLENGED, ESTABLISHED, CLOSED = "new", "challenged", "established", "closed"
 _URI = re.compile(r"^([0-9a-zA-Z_\-]*\.)*[0-9a-zA-Z_\-]*$")
@@ -60,6 +61,7 @@ class GatewaySession(WebSocketServerProtocol):
         self.pending_bytes = 0
         self._hello_timer = None
         self._expiry_timer = None
+        self._slow_timer = None
         self._pending_hello = None
         self.resuming = None  # the Detached record this session took over, if it resumed one
         self.said_goodbye = False
@@ -99,7 +101,7 @@ class GatewaySession(WebSocketServerProtocol):
                                               "no HELLO received in time")
 
     def onClose(self, wasClean, code, reason) -> None:
-        for timer in (self._hello_timer, self._expiry_timer):
+        for timer in (self._hello_timer, self._expiry_timer, self._slow_timer):
             if timer is not None and timer.active():
                 timer.cancel()
         gw = self.gateway
@@ -125,23 +127,39 @@ class GatewaySession(WebSocketServerProtocol):
         self.pending.clear()
 
     def send_frame(self, frame, gidx: int) -> None:
-        """Send a prepared EVENT frame, queueing it while the client is slow; cut the client off when
-        its queue passes ``limits.client_queue_bytes`` so the gateway's memory stays bounded."""
+        """Send a prepared EVENT frame, queueing it while the client is slow.
+
+        A client whose queue stays over ``limits.client_queue_bytes`` for SLOW_GRACE seconds, or
+        passes four times that, is cut off: the gateway's memory stays bounded. The grace lets a
+        burst written in one reactor turn reach a client that is reading, before it is judged.
+        """
         if self.phase != ESTABLISHED:
             return
         if self.paused or self.pending:
             self.pending.append((frame, gidx))
             self.pending_bytes += len(frame.payloadHybi)
-            if self.pending_bytes > self.gateway.config.limits.client_queue_bytes:
-                self.gateway.metrics.slow_clients_dropped += 1
-                self.log.warn("dropping slow client {authid} (session {sid}): {n} bytes queued",
-                              authid=self.identity.authid, sid=self.session_id, n=self.pending_bytes)
-                self.phase = CLOSED
-                self.pending.clear()
-                self.transport.abortConnection()
+            limit = self.gateway.config.limits.client_queue_bytes
+            if self.pending_bytes > limit:
+                if self.pending_bytes > 4 * limit:
+                    self.drop_slow()
+                elif self._slow_timer is None:
+                    self._slow_timer = reactor.callLater(SLOW_GRACE, self._judge_slow)
         else:
             self.written_gidx = gidx
             self.transport.write(frame.payloadHybi)
+
+    def _judge_slow(self) -> None:
+        self._slow_timer = None
+        if self.phase == ESTABLISHED and self.pending_bytes > self.gateway.config.limits.client_queue_bytes:
+            self.drop_slow()
+
+    def drop_slow(self) -> None:
+        self.gateway.metrics.slow_clients_dropped += 1
+        self.log.warn("dropping slow client {authid} (session {sid}): {n} bytes queued",
+                      authid=self.identity.authid, sid=self.session_id, n=self.pending_bytes)
+        self.phase = CLOSED
+        self.pending.clear()
+        self.transport.abortConnection()
 
     # -- WAMP messages ---------------------------------------------------------------------------
     def send(self, msg) -> None:

@@ -95,3 +95,15 @@ def test_sigterm_says_goodbye_and_exits_zero(gateway, wamp):
     assert gateway.stop(signal.SIGTERM) == 0
     wait_for(client.closed.is_set)
     assert client.close_details.reason == "wamp.close.system_shutdown"
+
+
+def test_a_burst_larger_than_the_queue_bound_does_not_cut_off_a_client_that_reads(tmp_path, gateways, wamp):
+    path = write_config(tmp_path, limits={"client_queue_bytes": 65536})
+    gw = gateways(path)
+    telegraphy.configure(path)
+    reader = wamp(gw.url)
+    reader.subscribe("bulk.Data")
+    # 60 events of 3 kB in one call: delivered in one reactor turn, about 3x the bound at once
+    telegraphy.publish_many([("bulk.Data", {"n": n, "pad": "x" * 3000}) for n in range(60)])
+    reader.wait_events(60)
+    assert "telegraphy_slow_clients_dropped_total 0" in gw.metrics()

@@ -71,7 +71,8 @@ def test_results_json_png_and_readme_block(tmp_path):
     assert result["rows"] == [row] and result["quick"] is True and result["machine"]["cores"] >= 1
     assert path.with_suffix(".png").stat().st_size > 0
     block = runner.readme_block(tmp_path)
-    assert fanout.TITLE in block and "| telegraphy | 3 | 20 | 20 | 60 | 59 |" in block and "python -m benchmarks fanout" in block
+    assert fanout.TITLE in block and "python -m benchmarks fanout" in block
+    assert "| telegraphy | 3 | 20 | 20 | 60 | 59 |" in block
 
 
 def test_histogram_percentiles_follow_the_node_buckets():

@@ -34,7 +34,8 @@ def test_a_third_party_transport_is_found_through_its_entry_point(tmp_path):
         from telegraphy.transports import xmlrpc
 
         transport = Transport(name="carrier", extra=None, validate=xmlrpc.validate,
-                              make_proxy=xmlrpc._proxy, make_representative=xmlrpc._representative,
+                              make_proxy="telegraphy.transports.xmlrpc.proxy:XmlRpcProxy",
+                              make_representative="telegraphy.transports.xmlrpc.representative:XmlRpcRepresentative",
                               description="a third party's transport")
         """))
     info = tmp_path / "carrier_plugin-1.0.dist-info"

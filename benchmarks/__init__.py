@@ -1,0 +1,1 @@
+"""Benchmarks of real Telegraphy processes on loopback (ingest, fan-out, Crossbar side by side, slow client)."""
