@@ -120,14 +120,16 @@ def test_publish_from_browsers_follows_the_policy(gw, wamp):
 def test_session_expires_unless_refreshed(gw, wamp):
     from telegraphy.tokens import mint
     auth = telegraphy.get_config().auth
-    short = wamp(gw.url, ticket=mint(auth, user="alice", session_ttl=1))
-    kept = wamp(gw.url, ticket=mint(auth, user="bob", session_ttl=1))
+    kept = wamp(gw.url, ticket=mint(auth, user="bob", session_ttl=5))
+    first_end = time.time() + 5
     result = kept.call("telegraphy.refresh", mint(auth, user="bob", session_ttl=60))
     assert result["expires"] > time.time() + 30
     with pytest.raises(ApplicationError):
         kept.call("telegraphy.refresh", mint(auth, user="mallory", session_ttl=60))
+    short = wamp(gw.url, ticket=mint(auth, user="alice", session_ttl=1))
     wait_for(short.closed.is_set, message="the unrefreshed session to be closed")
     assert short.close_details.reason == "telegraphy.close.session_expired"
+    wait_for(lambda: time.time() > first_end + 0.5, timeout=15, message="the refreshed session's first expiry")
     assert not kept.closed.is_set()
     kept.subscribe("public.News")
     telegraphy.publish("public.News", {})
