@@ -95,11 +95,6 @@ _encoder = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",
                             allow_nan=False, check_circular=True)
 
 
-def to_json(value: Any) -> str:
-    """Encode ``value`` as compact JSON, converting dates, decimals, UUIDs and sets."""
-    return _encoder.encode(value)
-
-
 def _encode(name: str, data: Any, meta: Mapping[str, Any]) -> bytes:
     try:
         return _encoder.encode({"name": name, "data": data, "meta": meta}).encode("utf-8")

@@ -92,9 +92,6 @@ class Broker:
             del self._by_id[sub.id]
             self._cache.clear()
 
-    def subscription(self, sub_id: int) -> Subscription | None:
-        return self._by_id.get(sub_id)
-
     def matching(self, name: str) -> tuple[Subscription, ...]:
         subs = self._cache.get(name)
         if subs is None:

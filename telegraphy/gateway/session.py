@@ -222,11 +222,11 @@ class GatewaySession(WebSocketServerProtocol):
         klass = self.serializer.MESSAGE_TYPE_MAP.get(kind)
         if klass is None:
             raise ProtocolError(f"unknown WAMP message type {kind}")
-        if kind == message.Subscribe.MESSAGE_TYPE and len(raw) == 4 and isinstance(raw[3], str) \
-                and not _URI.match(raw[3]) and self.phase == ESTABLISHED:
-            if isinstance(raw[1], int):
-                self.error(kind, raw[1], "wamp.error.invalid_uri", f"invalid topic URI {raw[3]!r}")
-                return
+        if self.phase == ESTABLISHED and kind == message.Subscribe.MESSAGE_TYPE and len(raw) == 4 \
+                and isinstance(raw[1], int) and isinstance(raw[3], str) and not _URI.match(raw[3]):
+            # WAMP answers a SUBSCRIBE to an invalid URI with ERROR (autobahn's parser would raise)
+            self.error(kind, raw[1], "wamp.error.invalid_uri", f"invalid topic URI {raw[3]!r}")
+            return
         msg = klass.parse(raw)
         if self.phase == NEW:
             if kind != message.Hello.MESSAGE_TYPE:
