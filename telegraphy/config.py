@@ -247,6 +247,7 @@ class Limits:
     max_message_bytes: int = 65536
     client_queue_bytes: int = 1048576
     max_connections: int = 20000
+    socket_send_buffer: int = 0  # SO_SNDBUF per client; 0: the OS's own (Linux grows it up to 4 MB)
 
 
 DEFAULT_POLICY = EventPolicy(match="*")
@@ -285,7 +286,8 @@ class Config:
                         "persistent_limit": p.persistent_limit} for p in self.events],
             "limits": {"max_message_bytes": self.limits.max_message_bytes,
                        "client_queue_bytes": self.limits.client_queue_bytes,
-                       "max_connections": self.limits.max_connections},
+                       "max_connections": self.limits.max_connections,
+                       "socket_send_buffer": self.limits.socket_send_buffer},
         }
 
 
@@ -373,7 +375,8 @@ def from_mapping(data: Any, source: str = "<config>") -> Config:
     lim = root.section("limits")
     limits = Limits(lim.int("max_message_bytes", 65536, minimum=512),
                     lim.int("client_queue_bytes", 1048576, minimum=1024),
-                    lim.int("max_connections", 20000, minimum=1))
+                    lim.int("max_connections", 20000, minimum=1),
+                    lim.int("socket_send_buffer", 0, minimum=0))
     lim.done()
     root.done()
     return Config(TransportConfig(name, options), gateway, auth, tuple(policies), limits, source)

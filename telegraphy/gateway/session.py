@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections import deque
 
 from autobahn.twisted.websocket import WebSocketServerProtocol
@@ -95,6 +96,9 @@ class GatewaySession(WebSocketServerProtocol):
         # We push events: the TCP transport tells us when the client falls behind.
         self.transport.unregisterProducer()
         self.transport.registerProducer(self, True)
+        send_buffer = self.gateway.config.limits.socket_send_buffer
+        if send_buffer and hasattr(self.transport, "getHandle"):  # bound what the kernel holds for a stalled client
+            self.transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
         self.gateway.connections.add(self)
         self.gateway.metrics.connections_total += 1
         self._hello_timer = reactor.callLater(HELLO_TIMEOUT, self.abort, "wamp.error.protocol_violation",

@@ -106,3 +106,17 @@ def test_a_burst_larger_than_the_queue_bound_does_not_cut_off_a_client_that_read
     telegraphy.publish_many([("bulk.Data", {"n": n, "pad": "x" * 3000}) for n in range(60)])
     reader.wait_events(60)
     assert "telegraphy_slow_clients_dropped_total 0" in gw.metrics()
+
+
+def test_socket_send_buffer_bounds_what_a_stalled_client_holds_in_the_kernel(tmp_path, gateways, wamp):
+    path = write_config(tmp_path, limits={"client_queue_bytes": 65536, "socket_send_buffer": 16384})
+    gw = gateways(path)
+    telegraphy.configure(path)
+    watcher = wamp(gw.url)
+    frozen = raw_subscriber_that_never_reads(gw.url, "bulk.Data")
+    wait_for(lambda: watcher.call("telegraphy.subscribers", "bulk.Data") == 1, message="the frozen client to subscribe")
+    # 600 kB: far below the 4 MB Linux would otherwise buffer in the kernel, far above 16 kB + 64 kB queued
+    for batch in range(15):
+        telegraphy.publish_many([("bulk.Data", {"n": batch * 20 + i, "pad": "x" * 2000}) for i in range(20)])
+    wait_for(lambda: "telegraphy_slow_clients_dropped_total 1" in gw.metrics(), message="the stalled client's cut-off")
+    frozen.close()
