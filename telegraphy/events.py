@@ -16,7 +16,10 @@ from typing import Any
 
 from .errors import InvalidEvent
 
-EVENT_TYPES = (None, "create", "update", "delete")
+# What a model write was: meta.event_type, and the operations model events are chosen by
+OP_CREATE, OP_UPDATE, OP_DELETE = "create", "update", "delete"
+OPERATIONS = (OP_CREATE, OP_UPDATE, OP_DELETE)
+EVENT_TYPES = (None, *OPERATIONS)
 
 # WAMP "strict" URI components, plus '-' (loose URIs allow it) so "shop.Order" and "my-app.x" work.
 _NAME = re.compile(r"^[0-9A-Za-z_\-]+(\.[0-9A-Za-z_\-]+)*$")

@@ -27,14 +27,9 @@ from django.utils.module_loading import module_has_submodule
 
 from telegraphy.config import ACCESS
 from telegraphy.errors import InvalidEvent
-from telegraphy.events import Event, validate_name
+from telegraphy.events import OP_CREATE, OP_DELETE, OP_UPDATE, OPERATIONS, Event, validate_name
 
 from . import encoding, outbox
-
-OP_CREATE = "create"
-OP_UPDATE = "update"
-OP_DELETE = "delete"
-OPERATIONS = (OP_CREATE, OP_UPDATE, OP_DELETE)
 
 _lock = threading.RLock()
 _registry: dict[type, BaseEvent] = {}  # one instance per class: registering again changes nothing

@@ -15,12 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapper
 
 from telegraphy.errors import InvalidEvent
-from telegraphy.events import validate_name
-
-OP_CREATE = "create"
-OP_UPDATE = "update"
-OP_DELETE = "delete"
-OPERATIONS = (OP_CREATE, OP_UPDATE, OP_DELETE)
+from telegraphy.events import OP_CREATE, OP_DELETE, OP_UPDATE, OPERATIONS, validate_name
 
 
 def default_name(model: type) -> str:
