@@ -21,9 +21,10 @@ def cmd_plugins(args) -> int:
     from .plugins import describe
 
     rows = describe()
-    width = max((len(r["name"]) for r in rows), default=4)
+    name_width = max((len(r["name"]) for r in rows), default=4)
+    status_width = max((len(r["status"]) for r in rows), default=2)
     for row in rows:
-        print(f"{row['kind']:<12} {row['name']:<{width}}  {row['status']:<10} {row['description']}")
+        print(f"{row['kind']:<12} {row['name']:<{name_width}}  {row['status']:<{status_width}}  {row['description']}")
     return 0
 
 
