@@ -7,6 +7,7 @@ import http.server
 import itertools
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -73,6 +74,8 @@ def run_demo(page_port: int, gateway_port: int, duration: float | None = None) -
         server = http.server.ThreadingHTTPServer(("127.0.0.1", page_port), functools.partial(_Page, page=page))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         telegraphy.configure(config_path)
+        # SIGTERM ends the demo like Ctrl-C, so the gateway it started is stopped too
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         print(f"Telegraphy demo: open http://localhost:{page_port}/ (gateway ws://localhost:{gateway_port}/ws); "
               "Ctrl-C stops it", flush=True)
         deadline = time.monotonic() + duration if duration else None

@@ -81,6 +81,8 @@ def test_demo_serves_a_page_and_publishes_an_event_every_second():
         client.close()
         demo.terminate()
         demo.wait(20)
+    assert demo.returncode == 0
+    wait_for(lambda: not _healthy(gateway_port), message="the demo's gateway to stop with it")
 
 
 def _healthy(port):
