@@ -5,6 +5,7 @@ Every error names the file, the line and the key, and says what was expected.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import re
@@ -282,12 +283,8 @@ class Config:
                         "allowed_origins": list(self.gateway.allowed_origins)},
             "auth": {"secret": secrets if len(secrets) > 1 else secrets[0],
                      "token_ttl": self.auth.token_ttl, "resume_ttl": self.auth.resume_ttl},
-            "events": [{"match": p.match, "access": p.access, "history": p.history, "publish": p.publish,
-                        "persistent_limit": p.persistent_limit} for p in self.events],
-            "limits": {"max_message_bytes": self.limits.max_message_bytes,
-                       "client_queue_bytes": self.limits.client_queue_bytes,
-                       "max_connections": self.limits.max_connections,
-                       "socket_send_buffer": self.limits.socket_send_buffer},
+            "events": [dataclasses.asdict(p) for p in self.events],
+            "limits": dataclasses.asdict(self.limits),
         }
 
 

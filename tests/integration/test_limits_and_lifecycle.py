@@ -60,10 +60,15 @@ def raw_subscriber_that_never_reads(url: str, topic: str) -> socket.socket:
     return sock
 
 
-def test_a_client_that_stops_reading_is_cut_off_and_others_are_not(tmp_path, gateways, wamp):
-    path = write_config(tmp_path, limits={"client_queue_bytes": 262144})
-    gw = gateways(path)
+def limited_gateway(tmp_path, gateways, **limits):
+    """A gateway with these limits, and this process publishing to it."""
+    path = write_config(tmp_path, limits=limits)
     telegraphy.configure(path)
+    return gateways(path)
+
+
+def test_a_client_that_stops_reading_is_cut_off_and_others_are_not(tmp_path, gateways, wamp):
+    gw = limited_gateway(tmp_path, gateways, client_queue_bytes=262144)
     healthy = wamp(gw.url)
     healthy.subscribe("bulk.Data")
     frozen = raw_subscriber_that_never_reads(gw.url, "bulk.Data")
@@ -97,9 +102,7 @@ def test_sigterm_says_goodbye_and_exits_zero(gateway, wamp):
 
 
 def test_a_burst_larger_than_the_queue_bound_does_not_cut_off_a_client_that_reads(tmp_path, gateways, wamp):
-    path = write_config(tmp_path, limits={"client_queue_bytes": 65536})
-    gw = gateways(path)
-    telegraphy.configure(path)
+    gw = limited_gateway(tmp_path, gateways, client_queue_bytes=65536)
     reader = wamp(gw.url)
     reader.subscribe("bulk.Data")
     # 60 events of 3 kB in one call: delivered in one reactor turn, about 3x the bound at once
@@ -109,9 +112,7 @@ def test_a_burst_larger_than_the_queue_bound_does_not_cut_off_a_client_that_read
 
 
 def test_socket_send_buffer_bounds_what_a_stalled_client_holds_in_the_kernel(tmp_path, gateways, wamp):
-    path = write_config(tmp_path, limits={"client_queue_bytes": 65536, "socket_send_buffer": 16384})
-    gw = gateways(path)
-    telegraphy.configure(path)
+    gw = limited_gateway(tmp_path, gateways, client_queue_bytes=65536, socket_send_buffer=16384)
     watcher = wamp(gw.url)
     frozen = raw_subscriber_that_never_reads(gw.url, "bulk.Data")
     wait_for(lambda: watcher.call("telegraphy.subscribers", "bulk.Data") == 1, message="the frozen client to subscribe")
