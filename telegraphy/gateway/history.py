@@ -68,10 +68,12 @@ class History:
             raise HistoryGap(f"the history of {topic!r} no longer holds the events after seq {seq} (last is {last})")
         return [e for e in ring if e.seq > seq]
 
-    def after(self, gidx: int, matches: Callable[[str], bool]) -> tuple[list[Entry], list[str]]:
-        """Entries that arrived after ``gidx`` on topics ``matches`` accepts, in arrival order,
-        and the topics whose missed events are (partly) gone."""
+    def after(self, gidx: int, matches: Callable[[str], bool]) -> list[Entry]:
+        """Entries that arrived after ``gidx`` on topics ``matches`` accepts, in arrival order."""
         found = [e for topic, ring in self._rings.items() if matches(topic) for e in ring if e.gidx > gidx]
         found.sort(key=lambda e: e.gidx)
-        gaps = [topic for topic, lost in self._lost.items() if lost > gidx and matches(topic)]
-        return found, gaps
+        return found
+
+    def lost_after(self, gidx: int, matches: Callable[[str], bool]) -> list[str]:
+        """Topics ``matches`` accepts whose events that arrived after ``gidx`` are (partly) gone."""
+        return [topic for topic, lost in self._lost.items() if lost > gidx and matches(topic)]

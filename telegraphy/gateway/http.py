@@ -22,7 +22,7 @@ class Metrics:
         self.refused: Counter[str] = Counter()
 
     def render(self, gateway) -> str:
-        rep = gateway.representative.status() if gateway.representative else {}
+        rep = gateway.representative.status()
         transport = gateway.config.transport.name
         lines = []
 
@@ -49,11 +49,10 @@ class Metrics:
         metric("refused_total", "counter", "Refused connections, sessions, tokens, publishes and calls.",
                [({"reason": reason}, n) for reason, n in sorted(self.refused.items())] or [({"reason": "none"}, 0)])
         metric("transport_up", "gauge", "1 if the transport's representative is running.",
-               [({"transport": transport}, int(gateway.representative is not None and gateway.representative.healthy))])
+               [({"transport": transport}, int(gateway.representative.healthy))])
         for key, value in sorted(rep.items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                gauges = getattr(gateway.representative, "gauges", ())
-                metric(f"transport_{key}", "gauge" if key in gauges else "counter",
+                metric(f"transport_{key}", "gauge" if key in gateway.representative.gauges else "counter",
                        f"Transport statistic {key}.", [({"transport": transport}, value)])
         return "\n".join(lines) + "\n"
 
@@ -69,11 +68,11 @@ class _Page(Resource):
 class Health(_Page):
     def render_GET(self, request):
         gw = self.gateway
-        healthy = gw.representative is not None and gw.representative.healthy and not gw.closing
+        healthy = gw.representative.healthy and not gw.closing
         body = {"status": "ok" if healthy else "degraded", "epoch": gw.broker.history.epoch,
                 "connections": len(gw.connections), "subscriptions": gw.broker.subscription_count,
                 "transport": {"name": gw.config.transport.name,
-                              **(gw.representative.status() if gw.representative else {})}}
+                              **gw.representative.status()}}
         request.setResponseCode(200 if healthy else 503)
         request.setHeader(b"content-type", b"application/json")
         request.setHeader(b"cache-control", b"no-store")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from twisted.internet import task
 from twisted.logger import Logger
@@ -45,7 +45,6 @@ class Detached:
     subscriptions: dict[tuple, Collector | None]  # (topic, match, filter) -> collector if persistent
     expires: float
     owner: object = None  # the live session that holds this secret, if any
-    gaps: list[str] = field(default_factory=list)
 
 
 class Resumption:
@@ -81,8 +80,8 @@ class Resumption:
             if record.identity.user != identity.user or record.identity.authmethod != identity.authmethod:
                 raise PermissionError("the previous session belongs to another user")
             del self._records[previous]
-            record.gaps = self._gaps(record)
-            extra.update(resumed=True, recovered=not record.gaps, gaps=record.gaps)
+            gaps = self._gaps(record)
+            extra.update(resumed=True, recovered=not gaps, gaps=gaps)
             session.resuming = record
         secret = secrets.token_urlsafe(24)
         self._records[secret] = Detached(identity, 0, {}, float("inf"), owner=session)
@@ -99,7 +98,7 @@ class Resumption:
                     gaps.append(topic)
                 continue
             sub_matches = topic_matcher(topic, match)
-            gaps.extend(t for t in history.after(record.mark, sub_matches)[1] if t not in gaps)
+            gaps.extend(t for t in history.lost_after(record.mark, sub_matches) if t not in gaps)
         return gaps
 
     def replay(self, session, sub, options: dict) -> None:
@@ -110,7 +109,7 @@ class Resumption:
         found: dict[int, Entry] = {}
         if record is not None and key in record.subscriptions:
             collector = record.subscriptions.pop(key)
-            found.update((e.gidx, e) for e in broker.history.after(record.mark, sub.matches)[0])
+            found.update((e.gidx, e) for e in broker.history.after(record.mark, sub.matches))
             if collector is not None:
                 found.update((e.gidx, e) for e in collector.entries if e.gidx > record.mark)
                 self._release(collector)
