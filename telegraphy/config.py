@@ -243,12 +243,27 @@ class EventPolicy:
         return fnmatch.fnmatchcase(name, self.match)
 
 
+def _limit(default: int, minimum: int, doc: str) -> Any:
+    return field(default=default, metadata={"minimum": minimum, "doc": doc})
+
+
 @dataclass(frozen=True)
 class Limits:
-    max_message_bytes: int = 65536
-    client_queue_bytes: int = 1048576
-    max_connections: int = 20000
-    socket_send_buffer: int = 0  # SO_SNDBUF per client; 0: the OS's own (Linux grows it up to 4 MB)
+    """Everything a client can make the gateway keep is bounded by one of these."""
+
+    max_message_bytes: int = _limit(65536, 512, "largest WAMP message a client may send, in bytes")
+    client_queue_bytes: int = _limit(1048576, 1024, "bytes queued for a client that does not read before it "
+                                                    "is cut off (after 1 s, or at once past 4 times this)")
+    max_connections: int = _limit(20000, 1, "open WebSocket connections")
+    socket_send_buffer: int = _limit(0, 0, "SO_SNDBUF per client in bytes; 0: the OS's own (Linux grows it "
+                                           "up to 4 MB)")
+    max_subscriptions: int = _limit(1000, 1, "subscriptions one session may hold")
+    max_away_sessions: int = _limit(20000, 0, "sessions away that may still resume (the oldest is forgotten)")
+    history_topics: int = _limit(10000, 1, "event names with history state (the least recently published is "
+                                           "forgotten)")
+    history_bytes: int = _limit(64 * 2**20, 0, "bytes of event envelopes kept in history, all topics together")
+    max_filter_length: int = _limit(1024, 16, "characters of a subscription filter")
+    max_filter_depth: int = _limit(32, 1, "nesting of a subscription filter (parentheses, not, lists)")
 
 
 DEFAULT_POLICY = EventPolicy(match="*")
@@ -370,10 +385,8 @@ def from_mapping(data: Any, source: str = "<config>") -> Config:
         p.done()
 
     lim = root.section("limits")
-    limits = Limits(lim.int("max_message_bytes", 65536, minimum=512),
-                    lim.int("client_queue_bytes", 1048576, minimum=1024),
-                    lim.int("max_connections", 20000, minimum=1),
-                    lim.int("socket_send_buffer", 0, minimum=0))
+    limits = Limits(**{f.name: lim.int(f.name, f.default, minimum=f.metadata["minimum"])
+                       for f in dataclasses.fields(Limits)})
     lim.done()
     root.done()
     return Config(TransportConfig(name, options), gateway, auth, tuple(policies), limits, source)

@@ -61,9 +61,9 @@ class Transport(Plugin):
         self.check_available()
         return _resolve(self.make_proxy)(config)
 
-    def representative(self, config: Config) -> Representative:
+    def representative(self, config: Config, reactor=None) -> Representative:
         self.check_available()
-        return _resolve(self.make_representative)(config)
+        return _resolve(self.make_representative)(config, reactor)
 
 
 def _resolve(target: Callable | str) -> Callable:

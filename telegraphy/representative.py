@@ -26,8 +26,9 @@ class Representative:
     name = "transport"  # subclasses: the transport's name, for logs
     gauges: tuple[str, ...] = ()  # keys of status() that go up and down (the others are counters)
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, reactor=None) -> None:
         self.config = config
+        self.reactor = reactor
         self.deliver: Deliver | None = None
         self.state = "stopped"
         self.received = 0

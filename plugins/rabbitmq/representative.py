@@ -49,8 +49,8 @@ class RabbitMQRepresentative(Representative):
 
     name = "rabbitmq"
 
-    def __init__(self, config: Config) -> None:
-        super().__init__(config)
+    def __init__(self, config: Config, reactor=None) -> None:
+        super().__init__(config, reactor)
         self.options = config.transport.options
         self.address = address(self.options)
         self.queue: str | None = None  # the queue consumed (server-named when no queue is configured)

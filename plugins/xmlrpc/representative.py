@@ -47,8 +47,8 @@ class _Endpoint(xmlrpc.XMLRPC):
 class XmlRpcRepresentative(Representative):
     name = "xmlrpc"
 
-    def __init__(self, config) -> None:
-        super().__init__(config)
+    def __init__(self, config, reactor=None) -> None:
+        super().__init__(config, reactor)
         self.port = None
         self.endpoint = _Endpoint(self)
 

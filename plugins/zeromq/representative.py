@@ -90,8 +90,8 @@ class ZeroMQRepresentative(Representative):
     name = "zeromq"
     gauges = ("peers",)
 
-    def __init__(self, config) -> None:
-        super().__init__(config)
+    def __init__(self, config, reactor=None) -> None:
+        super().__init__(config, reactor)
         options = config.transport.options
         self.bind: str = options["bind"]
         self.rcvhwm: int = options["rcvhwm"]

@@ -41,7 +41,7 @@ def run(config, host: str | None = None, port: int | None = None, log_level: str
     globalLogBeginner.beginLoggingTo([FilteringLogObserver(textFileLogObserver(sys.stdout), [predicate])],
                                      redirectStandardIO=False)
     try:
-        gateway = Gateway(config)
+        gateway = Gateway(config, reactor)
     except TelegraphyError as exc:
         print(f"telegraphy-gateway: {exc}", file=sys.stderr)
         return 2
