@@ -82,8 +82,9 @@ class MemoryHistory(History):
 
     At most ``max_topics`` topics keep state and their held events total at most ``max_bytes``
     (the size of their JSON envelopes); past either bound the topic published least recently is
-    forgotten. What was forgotten is remembered as one position (``forgotten``): a recovery that
-    reaches back past it on a topic no longer known reports a gap, never a silent loss.
+    forgotten. The last position of each forgotten topic is remembered (for up to ten times
+    ``max_topics`` of them; past that, as one position for all): a recovery that reaches back past
+    it reports a gap, never a silent loss.
     """
 
     def __init__(self, max_topics: int = 10_000, max_bytes: int = 64 * 2**20, epoch: str | None = None) -> None:
@@ -91,7 +92,8 @@ class MemoryHistory(History):
         self.seq = 0
         self.max_topics, self.max_bytes = max_topics, max_bytes
         self.bytes = 0
-        self.forgotten = 0
+        self._forgotten: OrderedDict[str, int] = OrderedDict()  # topic -> its last position
+        self.forgotten = 0  # the newest position of the topics no longer in _forgotten either
         self._topics: OrderedDict[str, _Topic] = OrderedDict()
 
     def append(self, event: Event, keep: int, seq: int | None = None) -> Entry:
@@ -100,7 +102,7 @@ class MemoryHistory(History):
         topic = self._topics.get(event.name)
         if topic is None:
             topic = self._topics[event.name] = _Topic()
-            topic.lost = self.forgotten  # what it had before it was forgotten, if it was, is gone
+            topic.lost = self._lost_before(event.name)  # what it had before it was forgotten is gone
         else:
             self._topics.move_to_end(event.name)
         topic.last = entry.seq
@@ -132,9 +134,15 @@ class MemoryHistory(History):
 
     def _forget(self) -> None:
         while self._topics and (len(self._topics) > self.max_topics or self.bytes > self.max_bytes):
-            _, topic = self._topics.popitem(last=False)
+            name, topic = self._topics.popitem(last=False)
             self.bytes -= topic.bytes
-            self.forgotten = max(self.forgotten, topic.last)
+            self._forgotten[name] = topic.last
+            if len(self._forgotten) > max(10 * self.max_topics, 1000):
+                self.forgotten = max(self.forgotten, self._forgotten.popitem(last=False)[1])
+
+    def _lost_before(self, name: str) -> int:
+        """The newest position of ``name`` this store no longer knows anything about."""
+        return self._forgotten.pop(name, self.forgotten)
 
     def last(self, topic: str) -> int:
         state = self._topics.get(topic)
@@ -143,7 +151,7 @@ class MemoryHistory(History):
     def page(self, topic: str, since: int, limit: int) -> Page:
         state = self._topics.get(topic)
         if state is None:
-            if self.forgotten > since:
+            if self._forgotten.get(topic, self.forgotten) > since:
                 raise HistoryGap(f"the history no longer holds the events of {topic!r} after seq {since}")
             return Page([], False)
         if state.lost > since:
@@ -161,8 +169,8 @@ class MemoryHistory(History):
     def complete_after(self, seq: int, matches: Callable[[str], bool], exact: str | None = None) -> bool:
         if exact is not None:
             state = self._topics.get(exact)
-            return state.lost <= seq if state is not None else self.forgotten <= seq
-        if self.forgotten > seq:
+            return (state.lost if state is not None else self._forgotten.get(exact, self.forgotten)) <= seq
+        if self.forgotten > seq or any(last > seq and matches(name) for name, last in self._forgotten.items()):
             return False
         return all(state.lost <= seq for name, state in self._topics.items() if matches(name))
 

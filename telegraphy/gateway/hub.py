@@ -183,7 +183,10 @@ class Hub:
     def revoke(self, sub: Subscription, subscriber: Subscriber, reason: str) -> None:
         """Take ``subscriber`` out of ``sub`` and tell it why."""
         if self.unsubscribe(subscriber, sub.id) is not None:
-            subscriber.revoked(sub, reason)
+            try:
+                subscriber.revoked(sub, reason)
+            except Exception:  # noqa: BLE001 - a subscriber that cannot be told is gone anyway
+                self.log.failure("hub: telling a subscriber of {topic} it was revoked failed", topic=sub.topic)
 
     def _get(self, topic: str, match: str, filter_text: str | None) -> Subscription:
         key = (topic, match, filter_text)

@@ -8,7 +8,6 @@ so a reloaded config applies to them at once.
 
 from __future__ import annotations
 
-from autobahn.twisted.resource import WebSocketResource
 from twisted.application import service
 from twisted.internet import defer, task
 from twisted.logger import Logger
@@ -24,7 +23,6 @@ from .history import History, MemoryHistory
 from .hub import Hub
 from .resume import Resumption
 from .session import Services
-from .websocket import WampWebSocket, WampWebSocketFactory
 
 SHUTDOWN_GRACE = 5.0  # seconds to deliver what was accepted and let clients close, when stopping
 
@@ -38,7 +36,7 @@ class Gateway(service.Service):
         self.config = config
         self.reactor = reactor
         self.metrics = http.Metrics()
-        self.connections: set[WampWebSocket] = set()
+        self.connections: set = set()  # WampWebSocket
         self.closing = False
         current = lambda: self.config  # noqa: E731 - every part reads the config in force
         limits = config.limits
@@ -52,8 +50,6 @@ class Gateway(service.Service):
             resumption=self.resumption, metrics=self.metrics, reactor=reactor,
             procedures=procedures.table(self.hub, self.history, self.access, self.authenticator, current,
                                         self.metrics))
-        self.factory = WampWebSocketFactory(config.gateway.url, self.services, reactor, admit=self.admit,
-                                            on_open=self.connections.add, on_close=self.connections.discard)
         self.representative = load_transport(config.transport.name).representative(config, reactor)
         self.port = None
 
@@ -77,9 +73,17 @@ class Gateway(service.Service):
 
     @defer.inlineCallbacks
     def startService(self):
+        # autobahn.twisted is imported when the gateway starts, not when it is built: txaio serves one
+        # framework per process, and unit tests build gateways beside asyncio WAMP clients.
+        from autobahn.twisted.resource import WebSocketResource
+
+        from .websocket import WampWebSocketFactory
+
         super().startService()
         yield self.representative.start(self.accept)
-        site = Site(http.root(self, WebSocketResource(self.factory)), reactor=self.reactor)
+        factory = WampWebSocketFactory(self.config.gateway.url, self.services, self.reactor, admit=self.admit,
+                                       on_open=self.connections.add, on_close=self.connections.discard)
+        site = Site(http.root(self, WebSocketResource(factory)), reactor=self.reactor)
         site.noisy = False
         site.log = lambda request: None
         gw = self.config.gateway
