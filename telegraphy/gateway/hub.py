@@ -16,6 +16,7 @@ import itertools
 import random
 from collections import deque
 from collections.abc import Callable, Iterable
+from time import perf_counter
 from typing import Protocol
 
 from twisted.internet import defer
@@ -30,7 +31,9 @@ from .filters import compile_filter
 from .history import Entry, History
 
 EXACT, PREFIX, WILDCARD = "exact", "prefix", "wildcard"
-SLICE_SIZE = 256  # receivers served per reactor turn before yielding
+SLICE_SECONDS = 0.002  # the fan-out yields the reactor after this long...
+SLICE_SIZE = 4096  # ...or after this many receivers, whichever comes first
+CHUNK = 64  # receivers served between two looks at the clock
 
 
 class Subscriber(Protocol):
@@ -135,9 +138,11 @@ class Hub:
     log = Logger()
 
     def __init__(self, history: History, access: Access, config: Callable[[], Config], metrics, reactor,
-                 slice_size: int = SLICE_SIZE) -> None:
+                 slice_size: int = SLICE_SIZE, slice_seconds: float = SLICE_SECONDS,
+                 flush: Callable[[], None] = lambda: None) -> None:
         self.history, self.access, self._config, self.metrics, self.reactor = history, access, config, metrics, reactor
-        self.slice_size = slice_size
+        self.slice_size, self.slice_seconds = slice_size, slice_seconds
+        self.flush = flush  # writes out what the subscribers gathered during a slice (websocket.py)
         self.accepted = 0  # position of the last accepted event
         self._subs: dict[tuple, Subscription] = {}
         self._by_id: dict[int, Subscription] = {}
@@ -253,15 +258,17 @@ class Hub:
         return d
 
     def _pump(self) -> None:
+        """One slice of the fan-out: as many receivers as ``slice_size`` and ``slice_seconds`` allow."""
         self._pumping = None
-        budget = self.slice_size
+        budget, deadline = self.slice_size, perf_counter() + self.slice_seconds
         while self._queue and budget > 0:
             job = self._queue[0]
             if job.walks is None:
                 job.walks = deque(_Walk(sub) for sub in self.matching(job.entry.event.name))
-            budget = self._serve(job, budget)
+            budget = self._serve(job, budget, deadline)
             if not job.walks:
                 self._queue.popleft()
+        self.flush()
         if self._queue:
             self._pumping = self.reactor.callLater(0, self._pump)
         else:
@@ -269,10 +276,12 @@ class Hub:
             for d in idle:
                 d.callback(None)
 
-    def _serve(self, job: _Job, budget: int) -> int:
-        """Deliver ``job`` to as many receivers as ``budget`` allows; returns the budget left."""
+    def _serve(self, job: _Job, budget: int, deadline: float) -> int:
+        """Deliver ``job`` to as many receivers as ``budget`` and ``deadline`` allow; returns the
+        budget left (0 when the slice is over)."""
         entry, walks = job.entry, job.walks
         public = job.policy.access == PUBLIC
+        sent = 0
         while walks and budget > 0:
             walk = walks[0]
             sub = walk.sub
@@ -282,15 +291,16 @@ class Hub:
                     walks.popleft()
                     continue
             receivers, index = walk.receivers, walk.next
-            end = min(len(receivers), index + budget)
+            end = min(len(receivers), index + budget, index + CHUNK)
             budget -= end - index
+            current = sub.subscribers
             for subscriber, joined in receivers[index:end]:
-                if joined >= entry.seq or subscriber is job.exclude or subscriber not in sub.subscribers:
+                if joined >= entry.seq or subscriber is job.exclude or subscriber not in current:
                     continue  # joined after this event was accepted (its replay has it), or left since
                 try:
                     if public or self.access.can_receive(subscriber.identity, entry.event, job.policy):
                         subscriber.deliver(sub, job.frame(sub, walk.frames, subscriber.serializer), entry)
-                        self.metrics.events_out += 1
+                        sent += 1
                 except Exception:  # noqa: BLE001 - a failing subscriber is revoked, the others go on
                     self.log.failure("hub: delivering {name} to a subscriber of {topic} failed",
                                      name=entry.event.name, topic=sub.topic)
@@ -299,6 +309,9 @@ class Hub:
             walk.next = end
             if end == len(receivers):
                 walks.popleft()
+            if perf_counter() >= deadline:
+                budget = 0
+        self.metrics.events_out += sent
         return budget
 
     def _wanted(self, job: _Job, sub: Subscription) -> bool:

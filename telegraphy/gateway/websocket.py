@@ -1,8 +1,10 @@
 """The WebSocket that carries a WAMP session: admission, subprotocol, flow control, slow clients.
 
 Autobahn's server protocol does the WebSocket handshake and framing of what clients send; every
-frame the gateway sends is complete and prepared (wire.py) and is written straight to the TCP
-transport, in order, through one queue that fills only while the client is not reading.
+frame the gateway sends is complete and prepared (wire.py) and goes out through a DirectWriter
+(sockets.py): one ``send`` when nothing waits before it. A client that does not read fills the
+transport's buffer, which pauses us (we are its streaming producer); frames then wait in our queue,
+in order and bounded, until it resumes us.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from twisted.logger import Logger
 
 from . import wire
 from .session import Services, Session
+from .sockets import DirectWriter
 
 SLOW_GRACE = 1.0  # seconds a client's queue may stay over the limit
 
@@ -39,6 +42,9 @@ class WampWebSocket(WebSocketServerProtocol):
         self._close_args: tuple[int, str] | None = None
         self._slow_timer = None
         self._incoming = 0  # bytes of the message being received
+        self._writer: DirectWriter | None = None
+        self._out: list[bytes] = []  # frames of this reactor turn, written together by flush()
+        self._out_seq = 0
 
     # -- WebSocket handshake ---------------------------------------------------------------------
     def onConnect(self, request):
@@ -55,10 +61,11 @@ class WampWebSocket(WebSocketServerProtocol):
         # We push events: the TCP transport tells us when the client falls behind.
         self.transport.unregisterProducer()
         self.transport.registerProducer(self, True)
-        limits = self.factory.services.config().limits
-        if limits.socket_send_buffer and hasattr(self.transport, "getHandle"):
+        self._writer = DirectWriter(self.transport)
+        send_buffer = self.factory.services.config().limits.socket_send_buffer
+        if send_buffer and self._writer.socket is not None:
             # bound what the kernel holds for a client that stopped reading
-            self.transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, limits.socket_send_buffer)
+            self._writer.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
         self.address = self.transport.getPeer().host
         self.session = Session(self, self.factory.services)
         self.factory.opened(self)
@@ -100,9 +107,13 @@ class WampWebSocket(WebSocketServerProtocol):
 
     # -- Peer: what the session sends ------------------------------------------------------------
     def send(self, frame: bytes, seq: int = 0) -> None:
+        """Gather ``frame`` for this turn's write (flush), or queue it while the client falls behind."""
         if self._close_args is not None or self.state != WebSocketServerProtocol.STATE_OPEN:
             return
         if self._paused or self._queue:
+            if self._out:  # gathered before the pause: they go first
+                self._queue.append((b"".join(self._out), self._out_seq))
+                self._out, self._out_seq = [], 0
             self._queue.append((frame, seq))
             self._queued_bytes += len(frame)
             limit = self.factory.services.config().limits.client_queue_bytes
@@ -112,13 +123,25 @@ class WampWebSocket(WebSocketServerProtocol):
                 elif self._slow_timer is None:
                     self._slow_timer = self.factory.reactor.callLater(SLOW_GRACE, self._judge_slow)
             return
-        self.transport.write(frame)
+        self._out.append(frame)
         if seq:
-            self.written = seq
+            self._out_seq = seq
+        if len(self._out) == 1:
+            self.factory.gathered(self)
+
+    def flush(self) -> None:
+        """Write the frames gathered this turn with one send (several events to one client coalesce)."""
+        out = self._out
+        if out and self._writer is not None:
+            self._out = []
+            self._writer.write(out[0] if len(out) == 1 else b"".join(out))
+            if self._out_seq:
+                self.written, self._out_seq = self._out_seq, 0
 
     def close(self, code: int, reason: str) -> None:
         if self._close_args is not None:
             return
+        self.flush()
         self._close_args = (code, reason)
         if self._queue:
             self._queue.append((None, 0))  # after what is already queued
@@ -131,7 +154,7 @@ class WampWebSocket(WebSocketServerProtocol):
 
     def resumeProducing(self) -> None:
         self._paused = False
-        queue, write = self._queue, self.transport.write
+        queue, write = self._queue, self._writer.write
         while queue and not self._paused:
             frame, seq = queue.popleft()
             if frame is None:
@@ -175,8 +198,25 @@ class WampWebSocketFactory(WebSocketServerFactory):
         super().__init__(url, protocols=list(wire.SERIALIZERS), reactor=reactor)
         self.services, self.reactor = services, reactor
         self.admit, self.opened, self.closed = admit, on_open, on_close
+        self._gathered: list[WampWebSocket] = []
+        self._flush_call = None
         limit = services.config().limits.max_message_bytes
         # autobahn's own limits sit above ours (onMessageFrameBegin answers first, with an ABORT)
         self.setProtocolOptions(maxMessagePayloadSize=limit + 1, maxFramePayloadSize=limit + 1,
                                 autoPingInterval=25, autoPingTimeout=10, openHandshakeTimeout=10,
                                 closeHandshakeTimeout=2, perMessageCompressionAccept=lambda offers: None)
+
+    def gathered(self, connection: WampWebSocket) -> None:
+        """``connection`` has frames to write: at the end of the fan-out's slice, or of this turn."""
+        self._gathered.append(connection)
+        if self._flush_call is None:
+            self._flush_call = self.reactor.callLater(0, self.flush)
+
+    def flush(self) -> None:
+        """Write out every connection's gathered frames."""
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
+        self._flush_call = None
+        gathered, self._gathered = self._gathered, []
+        for connection in gathered:
+            connection.flush()
