@@ -62,6 +62,11 @@ class Access:
             return False
         return access == AUTHENTICATED or self._granted(identity, topic)
 
+    def may_subscribe(self, identity: Identity, topic: str) -> bool:
+        """Whether a subscription to exactly ``topic`` can ever deliver to ``identity``: false when the
+        topic is authenticated or private and the session is anonymous."""
+        return self.policy(topic).access == PUBLIC or identity.authenticated
+
     def can_resume(self, identity: Identity, previous: Identity) -> bool:
         """A session may take over only a session of the same user, authenticated the same way."""
         return identity.user == previous.user and identity.authmethod == previous.authmethod

@@ -54,6 +54,8 @@ class Metrics:
         for key, help_text in (("topics", "Event names with history state."), ("entries", "Events held in history."),
                                ("bytes", "Bytes of events held in history.")):
             metric(f"history_{key}", "gauge", help_text, [({}, history[key])])
+        metric("config_generation", "gauge", "The config in force: 1 at start, one more per reload.",
+               [({}, gateway.generation)])
         limits = dataclasses.asdict(gateway.config.limits)
         metric("limit", "gauge", "The limits.* in force.", [({"name": k}, v) for k, v in sorted(limits.items())])
         metric("protocol_errors_total", "counter", "Sessions closed for a protocol violation.",

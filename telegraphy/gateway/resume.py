@@ -131,18 +131,18 @@ class Resumption:
                                                                 sub.matches, exact))
         return [found[seq] for seq in sorted(found) if seq <= upto]
 
-    def detach(self, session, secret: str | None, record: Detached | None, goodbye: bool) -> None:
+    def detach(self, session, secret: str | None, record: Detached | None, resumable: bool) -> None:
         """``session`` went away: keep what it needs to resume, and start its persistent collectors.
 
-        ``record`` is what it took over and never took back (released now); after a GOODBYE the
-        client left on purpose, so nothing is kept.
+        ``record`` is what it took over and never took back (released now); a session that is not
+        ``resumable`` (the client said GOODBYE, the web app disconnected it) keeps nothing.
         """
         if record is not None:
             self._release(record)
         if self._live.get(secret) is session:
             del self._live[secret]
         config = self._config()
-        if secret is None or goodbye or config.auth.resume_ttl == 0:
+        if secret is None or not resumable or config.auth.resume_ttl == 0:
             return
         away = Detached(session.identity, session.written, self.reactor.seconds() + config.auth.resume_ttl)
         for sub in session.subscriptions.values():

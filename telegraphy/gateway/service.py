@@ -8,6 +8,9 @@ so a reloaded config applies to them at once.
 
 from __future__ import annotations
 
+import dataclasses
+from fnmatch import fnmatchcase
+
 from twisted.application import service
 from twisted.internet import defer, task
 from twisted.logger import Logger
@@ -36,7 +39,8 @@ class Gateway(service.Service):
         self.config = config
         self.reactor = reactor
         self.metrics = http.Metrics()
-        self.connections: set = set()  # WampWebSocket
+        self.connections: set = set()  # of WampWebSocket
+        self.generation = 1  # of the config in force (a reload adds one)
         self.closing = False
         current = lambda: self.config  # noqa: E731 - every part reads the config in force
         limits = config.limits
@@ -118,3 +122,60 @@ class Gateway(service.Service):
     def _within(self, d: defer.Deferred, deadline: float) -> defer.Deferred:
         return d.addTimeout(max(0.0, deadline - self.reactor.seconds()), self.reactor).addErrback(
             lambda failure: failure.trap(defer.TimeoutError))
+
+    # -- what the web app asks of live sessions (telegraphy.disconnect, telegraphy.unsubscribe...) --
+    def sessions(self, user: str | None = None) -> list:
+        """The established sessions, or those of ``user``."""
+        found = [c.session for c in self.connections if c.session is not None and c.session.identity is not None]
+        return found if user is None else [s for s in found if s.identity.user == user]
+
+    def disconnect(self, user: str, reason: str = "") -> int:
+        """Close every session of ``user`` (logged out, banned) so that none can resume; returns how many."""
+        text = reason or "disconnected by the web app"
+        sessions = self.sessions(user)
+        for session in sessions:
+            session.goodbye("telegraphy.close.disconnected", text, resumable=False)
+        self.resumption.revoke_user(user)
+        self.log.info("disconnected {n} session(s) of user {user}: {text}", n=len(sessions), user=user, text=text)
+        return len(sessions)
+
+    def unsubscribe(self, user: str, pattern: str, reason: str = "telegraphy.error.unsubscribed") -> int:
+        """Remove the subscriptions of ``user``'s sessions whose topic matches ``pattern`` (shell style),
+        with a WAMP notice to each; returns how many."""
+        removed = 0
+        for session in self.sessions(user):
+            for sub in list(session.subscriptions.values()):
+                if fnmatchcase(sub.topic, pattern):
+                    self.hub.revoke(sub, session, reason)
+                    removed += 1
+        return removed
+
+    # -- a new config without dropping sessions ----------------------------------------------------
+    def reconfigure(self, config: Config) -> list[str]:
+        """Put ``config`` in force for every part and every live session; returns the keys that only
+        a restart applies (the listen address, the transport...), unchanged meanwhile."""
+        old = self.config
+        keep_restart = {
+            "gateway.listen": (old.gateway.host, old.gateway.port) != (config.gateway.host, config.gateway.port),
+            "gateway.url": old.gateway.url != config.gateway.url,
+            "transport": old.transport != config.transport,
+            "limits.history_topics/history_bytes": (old.limits.history_topics, old.limits.history_bytes)
+            != (config.limits.history_topics, config.limits.history_bytes),
+        }
+        needs_restart = [key for key, changed in keep_restart.items() if changed]
+        self.config = dataclasses.replace(config, gateway=dataclasses.replace(
+            config.gateway, host=old.gateway.host, port=old.gateway.port, url=old.gateway.url),
+            transport=old.transport)
+        self.generation += 1
+        for connection in list(self.connections):
+            session = connection.session
+            if session is None or session.identity is None:
+                continue
+            if connection.origin and not self.access.origin_allowed(connection.origin):
+                session.goodbye("telegraphy.close.origin_not_allowed",
+                                f"origin {connection.origin} is no longer allowed", resumable=False)
+                continue
+            for sub in list(session.subscriptions.values()):
+                if sub.match == "exact" and not self.access.may_subscribe(session.identity, sub.topic):
+                    self.hub.revoke(sub, session, "telegraphy.error.not_authorized")
+        return needs_restart

@@ -84,7 +84,7 @@ class Session:
         self.persistent: set[int] = set()
         self.resume_secret: str | None = None
         self.resuming: Detached | None = None  # the record taken over, while its subscriptions come back
-        self.said_goodbye = False
+        self.resumable = True  # False once the client said GOODBYE or the web app disconnected it
         self._hello: wire.Hello | None = None
         self._holding: dict[int, list[tuple[bytes, Entry]]] = {}  # sub id -> live frames held during a replay
         self._calls = 0
@@ -112,7 +112,7 @@ class Session:
         self._holding.clear()
         if self.identity is not None:  # it was established
             self.s.hub.drop(self, self.subscriptions)
-            self.s.resumption.detach(self, self.resume_secret, self.resuming, self.said_goodbye)
+            self.s.resumption.detach(self, self.resume_secret, self.resuming, resumable=self.resumable)
             self.resuming = None
 
     def _timer(self, name: str, delay: float, action: Callable, *args: Any) -> None:
@@ -136,8 +136,10 @@ class Session:
         self.send(wire.abort(reason, text))
         self._close(3000, text)
 
-    def goodbye(self, reason: str = "wamp.close.system_shutdown", text: str = "") -> None:
-        """End an established session from the gateway's side (shutdown, expiry, the web app's request)."""
+    def goodbye(self, reason: str = "wamp.close.system_shutdown", text: str = "", resumable: bool = True) -> None:
+        """End an established session from the gateway's side (shutdown, expiry, the web app's request);
+        with ``resumable`` False, it cannot be resumed either."""
+        self.resumable = self.resumable and resumable
         if self.phase == ESTABLISHED:
             self.send(wire.goodbye(reason, text or None))
             self._close(1000, text or reason)
@@ -204,7 +206,7 @@ class Session:
         elif kind == wire.CALL:
             self.on_call(wire.parse_call(msg))
         elif kind == wire.GOODBYE:
-            self.said_goodbye = True
+            self.resumable = False
             self.send(wire.goodbye("wamp.close.goodbye_and_out"))
             self._close(1000, "goodbye")
         elif kind == wire.REGISTER:

@@ -34,6 +34,7 @@ class WampWebSocket(WebSocketServerProtocol):
         super().__init__()
         self.serializer: wire.Serializer = wire.JSON
         self.address = ""
+        self.origin: str | None = None
         self.session: Session | None = None
         self.written = 0
         self._paused = False
@@ -51,6 +52,7 @@ class WampWebSocket(WebSocketServerProtocol):
         refusal = self.factory.admit(request)
         if refusal is not None:
             raise ConnectionDeny(*refusal)
+        self.origin = request.headers.get("origin")
         for protocol in request.protocols:
             if protocol in wire.SERIALIZERS:
                 self.serializer = wire.SERIALIZERS[protocol]

@@ -39,8 +39,10 @@ def unframe(frame: bytes) -> tuple[bytes, bool]:
 class FakePeer:
     """Records what the session sends, decoded; ``closed`` holds (code, reason) once closed."""
 
-    def __init__(self, serializer: wire.Serializer = wire.JSON, address: str = "192.0.2.1") -> None:
-        self.serializer, self.address = serializer, address
+    def __init__(self, serializer: wire.Serializer = wire.JSON, address: str = "192.0.2.1",
+                 origin: str | None = None) -> None:
+        self.serializer, self.address, self.origin = serializer, address, origin
+        self.session = None
         self.written = 0
         self.messages: list[list] = []
         self.closed: tuple[int, str] | None = None
@@ -55,6 +57,11 @@ class FakePeer:
 
     def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
+
+    def lost(self, gateway) -> None:
+        """The connection ended (as websocket.py's onClose reports it)."""
+        self.session.closed()
+        gateway.connections.discard(self)
 
     def of_type(self, kind: int) -> list[list]:
         return [m for m in self.messages if m[0] == kind]
@@ -98,10 +105,11 @@ class Harness:
         self.hub = self.gateway.hub
 
     def session(self, serializer: wire.Serializer = wire.JSON, user: Any = None, anonymous: bool = True,
-                hello: list | None = None, address: str = "192.0.2.1", **token: Any) -> tuple[Session, FakePeer]:
-        """An established session (anonymous, or with a token for ``user``)."""
-        peer = FakePeer(serializer, address)
-        session = Session(peer, self.gateway.services)
+                hello: list | None = None, origin: str | None = None, **token: Any) -> tuple[Session, FakePeer]:
+        """An established session (anonymous, or with a token for ``user``), counted as a connection."""
+        peer = FakePeer(serializer, origin=origin)
+        session = peer.session = Session(peer, self.gateway.services)
+        self.gateway.connections.add(peer)
         session.opened()
         if anonymous and user is None and not token:
             self.receive(session, hello or HELLO)
