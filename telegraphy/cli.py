@@ -183,7 +183,8 @@ def hint(exc: Exception, args) -> str:
         return "fix the file and run 'telegraphy check' to validate it" if exc.source else \
             "pass --config FILE, set $TELEGRAPHY_CONFIG, or run from the folder holding telegraphy.yaml"
     if isinstance(exc, GatewayUnavailable):
-        return f"is the gateway running with the same config? start it with: telegraphy-gateway --config {config}"
+        return (f"is the gateway running with this config (telegraphy-gateway --config {config}), and the broker "
+                "too if the transport uses one?")
     if isinstance(exc, PluginError):
         return "'telegraphy plugins' lists the installed plugins and whether they can load"
     if isinstance(exc, InvalidEvent):

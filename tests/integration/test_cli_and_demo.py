@@ -1,10 +1,12 @@
 """The command-line tools, and the README's first command (`telegraphy demo`) really showing events."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 from support import SECRET, WampClient, free_port, wait_for, write_config
@@ -123,8 +125,8 @@ def test_publish_to_a_gateway_that_is_down_is_one_line_and_a_hint(tmp_path):
     lines = result.stderr.splitlines()
     assert lines[0] == f"telegraphy publish: using config {path}"
     assert lines[1].startswith("telegraphy publish: the gateway at http://127.0.0.1:") and "refused" in lines[1]
-    assert lines[2] == f"  hint: is the gateway running with the same config? start it with: " \
-                       f"telegraphy-gateway --config {path}"
+    assert lines[2] == f"  hint: is the gateway running with this config (telegraphy-gateway --config {path}), " \
+                       "and the broker too if the transport uses one?"
     assert len(lines) == 3 and result.stdout == ""
 
 
@@ -171,3 +173,16 @@ def test_commands_default_to_telegraphy_yaml_in_the_current_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() in (f"telegraphy token: using config {path}",
                                      "telegraphy token: using config telegraphy.yaml")
+
+
+def test_the_readme_python_snippet_runs_as_written(gateway, wamp):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (snippet,) = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "publish(" in block]
+    assert gateway.config_path.name == "telegraphy.yaml"  # the snippet reads ./telegraphy.yaml
+    client = wamp(gateway.url)
+    client.subscribe("shop.Order")
+    result = subprocess.run([sys.executable, "-c", snippet], cwd=gateway.config_path.parent, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    (event,) = client.wait_events(1)
+    assert event["envelope"]["data"] == {"id": 7, "total": "9.99"}
