@@ -240,9 +240,16 @@ def run(tail: Tail) -> int:
 
     def start() -> None:
         try:
-            connectWS(factory, timeout=10)
+            tls = None
+            if factory.isSecure:  # verify the gateway's certificate: the token sees every event
+                from twisted.internet.ssl import optionsForClientTLS
+
+                tls = optionsForClientTLS(factory.host)
+            connectWS(factory, contextFactory=tls, timeout=10)
         except Exception as exc:  # noqa: BLE001 - e.g. wss:// without TLS support installed
-            tail.fail(f"cannot connect to {tail.url}: {exc}")
+            tail.fail(f"cannot connect to {tail.url}: {type(exc).__name__}: {exc}",
+                      "wss:// needs Twisted's TLS support: pip install 'Twisted[tls]'"
+                      if isinstance(exc, ImportError) else None)
 
     def leave():
         """On SIGINT/SIGTERM: say GOODBYE and let the close handshake finish (briefly)."""
