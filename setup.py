@@ -45,6 +45,7 @@ extras["test"] = extras["all"] + [
     "playwright>=1.40", "websockets>=12", "ruff", "matplotlib>=3.7",
 ]
 extras["docs"] = ["Sphinx>=7"]
+extras["test"] += extras["docs"]  # tests/unit/test_docs.py builds the docs
 
 setup(
     name="telegraphy",
