@@ -198,7 +198,8 @@ def _protocol_class():
                         "wamp.error.no_such_realm": "gateway.realm must be the gateway's"}.get(msg[2])
                 tail.fail(f"the gateway refused the session: {msg[2]}: {text}", hint)
             elif kind == GOODBYE:
-                self.send([GOODBYE, {}, "wamp.close.goodbye_and_out"])
+                if self.established:  # the gateway's goodbye, not its answer to ours: answer it
+                    self.send([GOODBYE, {}, "wamp.close.goodbye_and_out"])
                 self.established = False
                 if not tail.stopping:
                     tail.fail(f"the gateway closed the session: {msg[2]}")

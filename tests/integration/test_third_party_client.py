@@ -99,7 +99,6 @@ def test_wampy_subscribes_exactly_by_prefix_and_wildcard_and_calls_a_procedure(g
     assert isinstance(order["seq"], int)
 
 
-@pytest.mark.xfail(strict=True, reason="gateway accepts _filter after the gateway refactor")
 def test_wampy_sends_the_filter_as_an_underscore_option_and_the_gateway_applies_it(gateway, wampy):
     # wampy drops unknown SUBSCRIBE options but passes custom ones (WAMP's "_name" form): `_filter`
     client = wampy(gateway, 2, [{"topic": "chat.Message", "match": "exact",
