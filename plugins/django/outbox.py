@@ -58,11 +58,15 @@ class _Hook:
 
 
 class _Batch:
-    """The hooks Django holds for one connection's transaction, and the events of those that ran."""
+    """The hooks Django holds for one connection's transaction, and the events of those that ran.
+
+    Once its first hook runs, the transaction has committed: later events belong to a new batch.
+    """
 
     def __init__(self) -> None:
         self.waiting: set[weakref.ref] = set()
         self.kept: list[Event] = []
+        self.running = False
 
     def add(self, event: Event, using: str | None) -> None:
         hook = _Hook(self, event)
@@ -70,6 +74,7 @@ class _Batch:
         transaction.on_commit(hook, using=using, robust=True)
 
     def arrived(self, hook: _Hook) -> None:
+        self.running = True
         self.waiting.discard(hook.ref)
         self.kept.append(hook.event)
         if self.waiting and not _REFCOUNTED:
@@ -83,7 +88,7 @@ class _Batch:
         if ref not in self.waiting:
             return
         self.waiting.discard(ref)
-        if not self.waiting and self.kept:  # another hook raised while the hooks ran: Django dropped the rest
+        if not self.waiting and self.kept:  # a hook before theirs raised while the hooks ran: Django dropped them
             events, self.kept = self.kept, []
             log.error("telegraphy: %d event(s) of a committed transaction not sent (%s): an on_commit hook "
                       "that ran before theirs raised, so Django discarded the hooks after it", len(events),
@@ -98,6 +103,6 @@ def send(event: Event, using: str | None = None) -> None:
     (``on_commit`` runs a hook at once then)."""
     connection = connections[using or DEFAULT_DB_ALIAS]
     batch = _batches.get(connection)
-    if batch is None:
+    if batch is None or batch.running:
         batch = _batches[connection] = _Batch()
     batch.add(event, using)

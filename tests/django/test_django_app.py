@@ -176,3 +176,22 @@ def test_an_unreachable_gateway_is_logged_and_the_write_stays_committed(caplog):
             Note.objects.create(text="kept")
     assert Note.objects.filter(text="kept").exists()
     assert "telegraphy: 1 event(s) not sent (telegraphy_testapp.Note)" in caplog.text
+
+
+@pytest.mark.django_db
+def test_the_app_never_configures_the_process_and_offers_its_publisher_as_the_default(client, monkeypatch):
+    import telegraphy
+    from telegraphy import publisher as publisher_module
+
+    monkeypatch.setattr(publisher_module, "_configured", None)  # as in a project that never calls configure()
+    user = get_user_model().objects.create_user("ada", password="pw")
+    client.force_login(user)
+    assert client.get("/page/").status_code == 200 and client.get("/telegraphy/token/").json()["token"]
+    assert publisher_module._configured is None
+    assert telegraphy.get_publisher() is conf.publisher() and telegraphy.get_config() is conf.get_config()
+
+    elsewhere = telegraphy.configure({"auth": {"secret": SECRET}, "gateway": {"realm": "elsewhere"}})
+    assert telegraphy.get_config() is elsewhere  # the program's own choice wins for telegraphy.publish...
+    assert conf.get_config().source.endswith("telegraphy.yaml")  # ...and the settings still decide for the app
+    options = configure_call(client.get("/page/").content.decode())
+    assert options["realm"] == "telegraphy" and tokens.verify(conf.get_config().auth, options["token"])

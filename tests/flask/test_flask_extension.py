@@ -84,6 +84,30 @@ def test_missing_or_doubled_config_is_a_clear_error(config_path, monkeypatch):
     assert Telegraphy(Flask(__name__)).config.source == str(config_path)
 
 
+def test_inside_an_app_context_telegraphy_publish_uses_the_apps_publisher(config_path, tmp_path, monkeypatch):
+    import telegraphy
+    from telegraphy import publisher as publisher_module
+
+    monkeypatch.setattr(publisher_module, "_configured", None)
+    monkeypatch.setattr(publisher_module, "_from_environment", None)
+    monkeypatch.setattr(publisher_module, "_providers", [])  # only Flask's (Django's too in a combined run)
+    monkeypatch.delenv("TELEGRAPHY_CONFIG", raising=False)
+    shop, other = Flask("shop"), Flask("other")
+    shop.config["TELEGRAPHY_CONFIG"] = str(config_path)
+    other.config["TELEGRAPHY"] = {**settings(config_path), "gateway": {"realm": "other"}}
+    tg = Telegraphy(shop)
+    Telegraphy(other)
+    for app in (shop, other):
+        with app.app_context():
+            assert telegraphy.get_publisher() is app.extensions["telegraphy"].publisher
+    assert tg.publisher is tg._states[shop].publisher and tg.proxy is tg.publisher.proxy
+    with other.app_context():
+        assert telegraphy.get_config().gateway.realm == "other"
+    with pytest.raises(ConfigError, match=r"set \$TELEGRAPHY_CONFIG"):  # no app here: the usual default
+        telegraphy.get_publisher()
+    assert publisher_module._configured is None  # the extension never configures the process
+
+
 # -- model events ----------------------------------------------------------------------------------
 def test_the_default_name_is_the_package_and_the_class(app):
     assert default_name(Order) == "flaskshop.Order"  # from flaskshop.models, as Django's app_label.Model
