@@ -276,6 +276,18 @@ def test_check_lists_the_model_events(make_app, config_path):
     assert output.endswith("# model events: flaskshop.Order from Order (create, update)\n")
 
 
+def test_check_reports_declarations_the_config_contradicts(make_app, config_path):
+    app, tg = make_app(TELEGRAPHY_CONFIG=str(config_path))
+    tg.register(type("Orders", (BaseEventModel,), {"model": Order, "access": "private", "user_field": "customer"}))
+    result = check(app)
+    assert result.exit_code == 1
+    assert (f"# error E002: Orders declares access 'private' but {config_path} gives 'flaskshop.Order' access "
+            "'public' (events pattern '*') (fix: add `- match: \"flaskshop.Order\"` with `access: private` before "
+            "that pattern)\n") in result.output
+    assert "# warning W001: Orders.user_field addresses 'flaskshop.Order' to one user" in result.output
+    assert result.output.endswith("# model events: flaskshop.Order from Order (create, delete, update)\n")
+
+
 def test_check_reports_a_broken_config_without_a_traceback(config_path):
     def create_app():
         app = Flask(__name__)
