@@ -88,11 +88,10 @@ class _Batch:
         if ref not in self.waiting:
             return
         self.waiting.discard(ref)
-        if not self.waiting and self.kept:  # a hook before theirs raised while the hooks ran: Django dropped them
+        if not self.waiting and self.kept:  # a hook raised while the hooks ran: Django skipped the rest
             events, self.kept = self.kept, []
-            log.error("telegraphy: %d event(s) of a committed transaction not sent (%s): an on_commit hook "
-                      "that ran before theirs raised, so Django discarded the hooks after it", len(events),
-                      ", ".join(sorted({e.name for e in events})))
+            not_sent(log, events, "the transaction committed, but an on_commit hook of the project raised, "
+                                  "so Django skipped the hooks after it")
 
 
 _batches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> _Batch

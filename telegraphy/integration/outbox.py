@@ -110,11 +110,11 @@ def deliver(events: list[tuple[Publisher, Event]], log: logging.Logger) -> list[
     return sent
 
 
-def not_sent(log: logging.Logger, events: list[Event], exc: BaseException) -> None:
+def not_sent(log: logging.Logger, events: list[Event], reason: BaseException | str) -> None:
     """Log that ``events`` were not sent and why: the reason alone for a TelegraphyError (gateway down,
-    broker refused, broken config...), with the traceback for anything else."""
+    broker refused, broken config...) or a sentence, with the traceback for any other exception."""
     names = ", ".join(sorted({e.name for e in events}))
-    if isinstance(exc, TelegraphyError):
-        log.error("telegraphy: %d event(s) not sent (%s): %s", len(events), names, exc)
+    if isinstance(reason, (TelegraphyError, str)):
+        log.error("telegraphy: %d event(s) not sent (%s): %s", len(events), names, reason)
     else:
-        log.error("telegraphy: %d event(s) not sent (%s)", len(events), names, exc_info=exc)
+        log.error("telegraphy: %d event(s) not sent (%s)", len(events), names, exc_info=reason)

@@ -122,8 +122,8 @@ def test_a_project_hook_that_raises_between_events_is_reported_and_the_next_tran
     assert sent() == [[("create", "next")]]
     kept.clear()
     gc.collect()
-    assert "telegraphy: 1 event(s) of a committed transaction not sent (telegraphy_testapp.Article): " \
-           "an on_commit hook that ran before theirs raised" in caplog.text
+    assert "telegraphy: 1 event(s) not sent (telegraphy_testapp.Article): the transaction committed, but an " \
+           "on_commit hook of the project raised, so Django skipped the hooks after it" in caplog.text
 
 
 def test_without_refcounting_the_last_hook_collects_garbage_first(alias, sent, monkeypatch):
