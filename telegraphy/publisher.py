@@ -8,7 +8,7 @@ project and a script in one process). The module-level ``telegraphy.publish`` an
 1. the one ``telegraphy.configure(...)`` made: the program said which config to use;
 2. the one a framework integration offers for where the call runs (:func:`add_default_provider`):
    Django offers the project's (its settings' config), Flask the current app's inside an app context;
-3. one built from ``$TELEGRAPHY_CONFIG``, on first use.
+3. one built on first use by ``config.load()`` without a path (``$TELEGRAPHY_CONFIG``).
 
 Integrations therefore never reconfigure the process: they hold their own Publisher and offer it.
 """
@@ -123,7 +123,7 @@ class Publisher:
 # -- the default publisher ---------------------------------------------------------------------------------
 _lock = threading.Lock()
 _configured: Publisher | None = None       # telegraphy.configure(...)
-_from_environment: Publisher | None = None  # $TELEGRAPHY_CONFIG, made on first use
+_fallback: Publisher | None = None    # config.load(None), made on first use
 _providers: list[Callable[[], Publisher | None]] = []
 
 
@@ -140,7 +140,7 @@ def configure(source: ConfigSource = None) -> Publisher:
 
 def get_default() -> Publisher:
     """The publisher ``telegraphy.publish`` uses here and now (see the module's docstring for the order)."""
-    global _from_environment
+    global _fallback
     configured = _configured
     if configured is not None:
         return configured
@@ -148,12 +148,12 @@ def get_default() -> Publisher:
         offered = provider()
         if offered is not None:
             return offered
-    if _from_environment is None:
+    if _fallback is None:
         made = Publisher(load_config(None))
         with _lock:
-            if _from_environment is None:
-                _from_environment = made
-    return _from_environment
+            if _fallback is None:
+                _fallback = made
+    return _fallback
 
 
 def add_default_provider(provider: Callable[[], Publisher | None]) -> None:

@@ -89,9 +89,10 @@ def test_inside_an_app_context_telegraphy_publish_uses_the_apps_publisher(config
     from telegraphy import publisher as publisher_module
 
     monkeypatch.setattr(publisher_module, "_configured", None)
-    monkeypatch.setattr(publisher_module, "_from_environment", None)
+    monkeypatch.setattr(publisher_module, "_fallback", None)
     monkeypatch.setattr(publisher_module, "_providers", [])  # only Flask's (Django's too in a combined run)
     monkeypatch.delenv("TELEGRAPHY_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no telegraphy.yaml here either
     shop, other = Flask("shop"), Flask("other")
     shop.config["TELEGRAPHY_CONFIG"] = str(config_path)
     other.config["TELEGRAPHY"] = {**settings(config_path), "gateway": {"realm": "other"}}

@@ -51,7 +51,7 @@ def listed(config=CONFIG) -> tuple[Publisher, ListProxy]:
 def default_state(monkeypatch):
     """A clean slate for the default publisher: nothing configured, no providers, no environment one."""
     monkeypatch.setattr(publisher_module, "_configured", None)
-    monkeypatch.setattr(publisher_module, "_from_environment", None)
+    monkeypatch.setattr(publisher_module, "_fallback", None)
     monkeypatch.setattr(publisher_module, "_providers", [])
     monkeypatch.delenv("TELEGRAPHY_CONFIG", raising=False)
 
@@ -113,6 +113,7 @@ def test_from_source_takes_a_path_a_dict_or_a_config(tmp_path):
 
 
 def test_the_default_is_configured_then_offered_then_from_the_environment(default_state, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no telegraphy.yaml here either
     with pytest.raises(ConfigError, match=r"set \$TELEGRAPHY_CONFIG"):
         telegraphy.get_publisher()
     path = write_config(tmp_path)
