@@ -92,7 +92,8 @@ def test_inside_an_app_context_telegraphy_publish_uses_the_apps_publisher(config
     monkeypatch.setattr(publisher_module, "_fallback", None)
     monkeypatch.setattr(publisher_module, "_providers", [])  # only Flask's (Django's too in a combined run)
     monkeypatch.delenv("TELEGRAPHY_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)  # no telegraphy.yaml here either
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")  # no telegraphy.yaml here either
     shop, other = Flask("shop"), Flask("other")
     shop.config["TELEGRAPHY_CONFIG"] = str(config_path)
     other.config["TELEGRAPHY"] = {**settings(config_path), "gateway": {"realm": "other"}}

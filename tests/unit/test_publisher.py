@@ -113,7 +113,8 @@ def test_from_source_takes_a_path_a_dict_or_a_config(tmp_path):
 
 
 def test_the_default_is_configured_then_offered_then_from_the_environment(default_state, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no telegraphy.yaml here either
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")  # no telegraphy.yaml here either
     with pytest.raises(ConfigError, match=r"set \$TELEGRAPHY_CONFIG"):
         telegraphy.get_publisher()
     path = write_config(tmp_path)
