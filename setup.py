@@ -27,7 +27,8 @@ def subpackages(package, folder):
 
 
 package_dir = {"telegraphy": "telegraphy"}
-packages = ["telegraphy", "telegraphy.gateway", "telegraphy.transports", "telegraphy.contrib"]
+packages = ["telegraphy", "telegraphy.gateway", "telegraphy.integration", "telegraphy.transports",
+            "telegraphy.contrib"]
 for package, folder in PLUGIN_PACKAGES.items():
     for name, path in subpackages(package, folder):
         packages.append(name)

@@ -75,9 +75,8 @@ def _resolve(target: Callable | str) -> Callable:
 
 @dataclass(frozen=True)
 class Integration(Plugin):
-    """A web-framework integration (listed by ``telegraphy plugins``)."""
-
-    module: str = ""
+    """A web-framework integration (listed by ``telegraphy plugins``); what it shares with the others
+    lives in :mod:`telegraphy.integration`."""
 
 
 def installed(namespace: str) -> list[str]:

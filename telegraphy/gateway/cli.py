@@ -1,25 +1,71 @@
-"""``telegraphy-gateway --config telegraphy.yaml``: run the gateway until SIGTERM or Ctrl-C."""
+"""``telegraphy-gateway --config telegraphy.yaml``: run the gateway until SIGTERM or Ctrl-C.
+
+:func:`run` is the public way to run a gateway in this process, and :data:`OPTIONS` the command-line
+options every way of starting one offers (``telegraphy-gateway``, ``manage.py run_telegraph``,
+``flask telegraphy gateway``), declared once here.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .. import config as config_module
 from ..errors import TelegraphyError
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+LOG_LEVELS = ("debug", "info", "warn", "error")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option of every gateway command; ``dest`` is the keyword :func:`run` takes."""
+
+    flag: str
+    dest: str
+    help: str
+    type: type = str
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--host", "host", "listen on this address instead of gateway.listen.host"),
+    Option("--port", "port", "listen on this port instead of gateway.listen.port", type=int),
+    Option("--log-level", "log_level", "the least important messages logged", default="info", choices=LOG_LEVELS),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add :data:`OPTIONS` to an argparse parser (Django's management commands use argparse too)."""
+    for option in OPTIONS:
+        parser.add_argument(option.flag, dest=option.dest, type=option.type, default=option.default,
+                            choices=option.choices, help=option.help)
+
+
+def run_options(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The keywords of :func:`run` among parsed ``values`` (Django's and click's option dicts hold more)."""
+    return {option.dest: values.get(option.dest, option.default) for option in OPTIONS}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="telegraphy-gateway", description="Run the Telegraphy gateway.")
     parser.add_argument("--config", "-c", help="the shared YAML config (default: $TELEGRAPHY_CONFIG)")
-    parser.add_argument("--host", help="listen on this address instead of gateway.listen.host")
-    parser.add_argument("--port", type=int, help="listen on this port instead of gateway.listen.port")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
+    add_arguments(parser)
     return parser
 
 
-def run(config, host: str | None = None, port: int | None = None, log_level: str = "info") -> int:
-    """Run a gateway for ``config`` in this process; returns the exit code."""
+def run(config: Config, host: str | None = None, port: int | None = None, log_level: str = "info") -> int:
+    """Run a gateway for ``config`` in this process until SIGTERM or Ctrl-C; returns the exit code.
+
+    ``host`` and ``port`` override ``gateway.listen`` (browsers still connect to ``gateway.url``).
+    It runs the global Twisted reactor, so call it once per process, from the main thread.
+    """
     import dataclasses
 
     from twisted.internet import reactor
@@ -33,6 +79,8 @@ def run(config, host: str | None = None, port: int | None = None, log_level: str
 
     from .service import Gateway
 
+    if log_level not in LOG_LEVELS:
+        raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
     if host or port is not None:
         gw = dataclasses.replace(config.gateway, host=host or config.gateway.host,
                                  port=config.gateway.port if port is None else port)
@@ -69,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     except TelegraphyError as exc:
         print(f"telegraphy-gateway: {exc}", file=sys.stderr)
         return 2
-    return run(config, args.host, args.port, args.log_level)
+    return run(config, **run_options(vars(args)))
 
 
 if __name__ == "__main__":
