@@ -64,11 +64,10 @@ def run(config: Config, host: str | None = None, port: int | None = None, log_le
     """Run a gateway for ``config`` in this process until SIGTERM or Ctrl-C; returns the exit code.
 
     ``host`` and ``port`` override ``gateway.listen`` (browsers still connect to ``gateway.url``).
-    It runs the global Twisted reactor, so call it once per process, from the main thread.
+    SIGHUP reloads the config file (see :meth:`Gateway.reconfigure`). It runs the Twisted reactor
+    (``twisted.internet.task.react`` hands it over), so call it once per process, from the main thread.
     """
-    import dataclasses
-
-    from twisted.internet import reactor
+    from twisted.internet import task
     from twisted.logger import (
         FilteringLogObserver,
         LogLevel,
@@ -77,37 +76,69 @@ def run(config: Config, host: str | None = None, port: int | None = None, log_le
         textFileLogObserver,
     )
 
-    from .service import Gateway
-
     if log_level not in LOG_LEVELS:
         raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
-    if host or port is not None:
-        gw = dataclasses.replace(config.gateway, host=host or config.gateway.host,
-                                 port=config.gateway.port if port is None else port)
-        config = dataclasses.replace(config, gateway=gw)
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(log_level))
     globalLogBeginner.beginLoggingTo([FilteringLogObserver(textFileLogObserver(sys.stdout), [predicate])],
                                      redirectStandardIO=False)
     try:
+        task.react(_serve, (_listen_on(config, host, port), host, port))
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 1
+    return 0
+
+
+def _listen_on(config: Config, host: str | None, port: int | None) -> Config:
+    """``config`` with the command line's ``--host``/``--port`` in place of ``gateway.listen``."""
+    import dataclasses
+
+    if not host and port is None:
+        return config
+    gw = dataclasses.replace(config.gateway, host=host or config.gateway.host,
+                             port=config.gateway.port if port is None else port)
+    return dataclasses.replace(config, gateway=gw)
+
+
+def _serve(reactor, config: Config, host: str | None, port: int | None):
+    """Start a gateway on ``reactor``; the Deferred fires (with the exit code) only if it cannot start."""
+    import signal
+
+    from twisted.internet import defer
+    from twisted.logger import Logger
+
+    from .service import Gateway
+
+    log = Logger(namespace="telegraphy.gateway")
+    try:
         gateway = Gateway(config, reactor)
     except TelegraphyError as exc:
         print(f"telegraphy-gateway: {exc}", file=sys.stderr)
-        return 2
-    failed = []
+        return defer.succeed(2)
+    failed = defer.Deferred()
 
-    def start():
-        d = gateway.startService()
+    def cannot_start(failure) -> None:
+        print(f"telegraphy-gateway: cannot start: {failure.getErrorMessage()}", file=sys.stderr)
+        failed.callback(1)
 
-        def fail(failure):
-            failed.append(failure)
-            print(f"telegraphy-gateway: cannot start: {failure.getErrorMessage()}", file=sys.stderr)
-            reactor.stop()
-        d.addErrback(fail)
+    def reload() -> None:
+        """SIGHUP: read the config file again; a config that does not validate changes nothing."""
+        try:
+            new = _listen_on(config_module.load(config.source), host, port)
+        except TelegraphyError as exc:
+            log.error("config not reloaded, the one in force stays: {error}", error=exc)
+            return
+        needs_restart = gateway.reconfigure(new)
+        log.info("config reloaded from {source} (generation {generation})", source=config.source,
+                 generation=gateway.generation)
+        for key in needs_restart:
+            log.warn("{key} changed in {source}: it takes effect only when the gateway restarts", key=key,
+                     source=config.source)
 
-    reactor.callWhenRunning(start)
+    reactor.callWhenRunning(lambda: gateway.startService().addErrback(cannot_start))
     reactor.addSystemEventTrigger("before", "shutdown", lambda: gateway.stopService() if gateway.running else None)
-    reactor.run()
-    return 1 if failed else 0
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload))
+    return failed
 
 
 def main(argv: list[str] | None = None) -> int:
