@@ -87,7 +87,10 @@ class Publisher:
         return event
 
     def publish_many(self, events: Iterable[Event | tuple | Mapping]) -> list[Event]:
-        """Publish several events in one round trip, in order; each item as :func:`as_event` takes it."""
+        """Publish several events in one round trip, in order.
+
+        Each item is an Event, a ``(name, data[, event_type])`` tuple or a mapping of Event.create's arguments.
+        """
         built = [as_event(item) for item in events]
         if built:
             self.proxy.publish_many(built)

@@ -100,7 +100,8 @@ def _listen_on(config: Config, host: str | None, port: int | None) -> Config:
 
 
 def _serve(reactor, config: Config, host: str | None, port: int | None):
-    """Start a gateway on ``reactor``; the Deferred fires (with the exit code) only if it cannot start."""
+    """Start a gateway on ``reactor``; the Deferred fails (with the exit code, as react wants it) only if it
+    cannot start."""
     import signal
 
     from twisted.internet import defer
@@ -113,12 +114,12 @@ def _serve(reactor, config: Config, host: str | None, port: int | None):
         gateway = Gateway(config, reactor)
     except TelegraphyError as exc:
         print(f"telegraphy-gateway: {exc}", file=sys.stderr)
-        return defer.succeed(2)
+        return defer.fail(SystemExit(2))
     failed = defer.Deferred()
 
     def cannot_start(failure) -> None:
         print(f"telegraphy-gateway: cannot start: {failure.getErrorMessage()}", file=sys.stderr)
-        failed.callback(1)
+        failed.errback(SystemExit(1))
 
     def reload() -> None:
         """SIGHUP: read the config file again; a config that does not validate changes nothing."""

@@ -101,6 +101,21 @@ def test_sigterm_says_goodbye_and_exits_zero(gateway, wamp):
     assert client.close_details.reason == "wamp.close.system_shutdown"
 
 
+def test_a_gateway_stopping_delivers_everything_it_accepted_before_saying_goodbye(gateway, wamp):
+    """publish_many returns once the gateway accepted the events, before their fan-out: a SIGTERM right
+    after must still deliver all of them, in order, and only then say GOODBYE."""
+    clients = [wamp(gateway.url) for _ in range(4)]
+    for client in clients:
+        client.subscribe("shop.Order")
+    telegraphy.configure(gateway.config_path)
+    telegraphy.publish_many([("shop.Order", {"n": n, "pad": "x" * 200}) for n in range(3000)])
+    assert gateway.stop(signal.SIGTERM) == 0
+    for client in clients:
+        wait_for(client.closed.is_set)
+        assert [e["envelope"]["data"]["n"] for e in client.events] == list(range(3000))
+        assert client.close_details.reason == "wamp.close.system_shutdown"
+
+
 def test_a_burst_larger_than_the_queue_bound_does_not_cut_off_a_client_that_reads(tmp_path, gateways, wamp):
     gw = limited_gateway(tmp_path, gateways, client_queue_bytes=65536)
     reader = wamp(gw.url)
