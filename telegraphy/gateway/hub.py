@@ -31,7 +31,7 @@ from .filters import compile_filter
 from .history import Entry, History
 
 EXACT, PREFIX, WILDCARD = "exact", "prefix", "wildcard"
-SLICE_SECONDS = 0.002  # the fan-out yields the reactor after this long...
+SLICE_SECONDS = 0.001  # the fan-out yields the reactor after this long...
 SLICE_SIZE = 4096  # ...or after this many receivers, whichever comes first
 CHUNK = 64  # receivers served between two looks at the clock
 
@@ -139,10 +139,10 @@ class Hub:
 
     def __init__(self, history: History, access: Access, config: Callable[[], Config], metrics, reactor,
                  slice_size: int = SLICE_SIZE, slice_seconds: float = SLICE_SECONDS,
-                 flush: Callable[[], None] = lambda: None) -> None:
+                 behind: Callable[[], bool] = lambda: False) -> None:
         self.history, self.access, self._config, self.metrics, self.reactor = history, access, config, metrics, reactor
         self.slice_size, self.slice_seconds = slice_size, slice_seconds
-        self.flush = flush  # writes out what the subscribers gathered during a slice (websocket.py)
+        self.behind = behind  # True while the subscribers' writes lag too far (websocket.py): wait for them
         self.accepted = 0  # position of the last accepted event
         self._subs: dict[tuple, Subscription] = {}
         self._by_id: dict[int, Subscription] = {}
@@ -241,8 +241,13 @@ class Hub:
         self.metrics.events_in += 1
         self._queue.append(_Job(entry, policy, publisher, self.history.epoch))
         if self._pumping is None:
-            self._pumping = self.reactor.callLater(0, self._pump)
+            # one turn's grace: the transport answers the web app (written in this turn's I/O) before
+            # the fan-out of what it sent takes the next one
+            self._pumping = self.reactor.callLater(0, self._after_answer)
         return entry
+
+    def _after_answer(self) -> None:
+        self._pumping = self.reactor.callLater(0, self._pump)
 
     @property
     def backlog(self) -> int:
@@ -261,6 +266,8 @@ class Hub:
         """One slice of the fan-out: as many receivers as ``slice_size`` and ``slice_seconds`` allow."""
         self._pumping = None
         budget, deadline = self.slice_size, perf_counter() + self.slice_seconds
+        if self.behind():
+            budget = 0
         while self._queue and budget > 0:
             job = self._queue[0]
             if job.walks is None:
@@ -268,7 +275,6 @@ class Hub:
             budget = self._serve(job, budget, deadline)
             if not job.walks:
                 self._queue.popleft()
-        self.flush()
         if self._queue:
             self._pumping = self.reactor.callLater(0, self._pump)
         else:

@@ -87,7 +87,7 @@ class Gateway(service.Service):
         yield self.representative.start(self.accept)
         factory = WampWebSocketFactory(self.config.gateway.url, self.services, self.reactor, admit=self.admit,
                                        on_open=self.connections.add, on_close=self.connections.discard)
-        self.hub.flush = factory.flush
+        self.hub.behind = factory.behind
         site = Site(http.root(self, WebSocketResource(factory)), reactor=self.reactor)
         site.noisy = False
         site.log = lambda request: None

@@ -1,10 +1,13 @@
 """The WebSocket that carries a WAMP session: admission, subprotocol, flow control, slow clients.
 
-Autobahn's server protocol does the WebSocket handshake and framing of what clients send; every
-frame the gateway sends is complete and prepared (wire.py) and goes out through a DirectWriter
-(sockets.py): one ``send`` when nothing waits before it. A client that does not read fills the
-transport's buffer, which pauses us (we are its streaming producer); frames then wait in our queue,
-in order and bounded, until it resumes us.
+Autobahn's server protocol does the WebSocket handshake and framing of what clients send. Every
+frame the gateway sends is complete and prepared (wire.py); a connection gathers the frames sent to
+it, and the factory writes out the connections that gathered some, a couple of milliseconds' worth
+per reactor turn, each with one ``send`` (sockets.DirectWriter). So the fan-out never waits on a
+system call per receiver, and while writing lags (many events, many receivers) the frames of several
+events reach a client in one write. A client that does not read fills the transport's buffer, which
+pauses us (we are its streaming producer); frames then wait in our queue, in order and bounded,
+until it resumes us.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import socket
 from collections import deque
 from collections.abc import Callable
+from time import perf_counter
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny
@@ -22,6 +26,8 @@ from .session import Services, Session
 from .sockets import DirectWriter
 
 SLOW_GRACE = 1.0  # seconds a client's queue may stay over the limit
+WRITE_SECONDS = 0.002  # the writes of one reactor turn stop after this long (the rest go on next turn)
+MAX_GATHERED_BYTES = 16 * 2**20  # the fan-out waits while this much waits to be written, all clients together
 
 
 class WampWebSocket(WebSocketServerProtocol):
@@ -77,6 +83,7 @@ class WampWebSocket(WebSocketServerProtocol):
         if self._slow_timer is not None and self._slow_timer.active():
             self._slow_timer.cancel()
         self._queue.clear()
+        self.factory.gathered_bytes -= self.flush()  # not written any more: only the count is kept right
         if self.session is not None:
             self.session.closed()
             self.factory.closed(self)
@@ -114,7 +121,9 @@ class WampWebSocket(WebSocketServerProtocol):
             return
         if self._paused or self._queue:
             if self._out:  # gathered before the pause: they go first
-                self._queue.append((b"".join(self._out), self._out_seq))
+                gathered = b"".join(self._out)
+                self.factory.gathered_bytes -= len(gathered)
+                self._queue.append((gathered, self._out_seq))
                 self._out, self._out_seq = [], 0
             self._queue.append((frame, seq))
             self._queued_bytes += len(frame)
@@ -128,17 +137,20 @@ class WampWebSocket(WebSocketServerProtocol):
         self._out.append(frame)
         if seq:
             self._out_seq = seq
-        if len(self._out) == 1:
-            self.factory.gathered(self)
+        self.factory.gathered(self, len(frame), len(self._out) == 1)
 
-    def flush(self) -> None:
-        """Write the frames gathered this turn with one send (several events to one client coalesce)."""
+    def flush(self) -> int:
+        """Write the frames gathered so far with one send; returns how many bytes that was."""
         out = self._out
-        if out and self._writer is not None:
-            self._out = []
-            self._writer.write(out[0] if len(out) == 1 else b"".join(out))
+        if not out:
+            return 0
+        self._out = []
+        data = out[0] if len(out) == 1 else b"".join(out)
+        if self._writer is not None and self.state == WebSocketServerProtocol.STATE_OPEN:
+            self._writer.write(data)
             if self._out_seq:
                 self.written, self._out_seq = self._out_seq, 0
+        return len(data)
 
     def close(self, code: int, reason: str) -> None:
         if self._close_args is not None:
@@ -200,7 +212,8 @@ class WampWebSocketFactory(WebSocketServerFactory):
         super().__init__(url, protocols=list(wire.SERIALIZERS), reactor=reactor)
         self.services, self.reactor = services, reactor
         self.admit, self.opened, self.closed = admit, on_open, on_close
-        self._gathered: list[WampWebSocket] = []
+        self._gathered: deque[WampWebSocket] = deque()  # connections with frames to write, in order
+        self.gathered_bytes = 0
         self._flush_call = None
         limit = services.config().limits.max_message_bytes
         # autobahn's own limits sit above ours (onMessageFrameBegin answers first, with an ABORT)
@@ -208,17 +221,27 @@ class WampWebSocketFactory(WebSocketServerFactory):
                                 autoPingInterval=25, autoPingTimeout=10, openHandshakeTimeout=10,
                                 closeHandshakeTimeout=2, perMessageCompressionAccept=lambda offers: None)
 
-    def gathered(self, connection: WampWebSocket) -> None:
-        """``connection`` has frames to write: at the end of the fan-out's slice, or of this turn."""
-        self._gathered.append(connection)
-        if self._flush_call is None:
-            self._flush_call = self.reactor.callLater(0, self.flush)
+    def gathered(self, connection: WampWebSocket, size: int, first: bool) -> None:
+        """``connection`` gathered a frame of ``size`` bytes (its ``first`` since its last write)."""
+        self.gathered_bytes += size
+        if first:
+            self._gathered.append(connection)
+            if self._flush_call is None:
+                self._flush_call = self.reactor.callLater(0, self.flush)
 
     def flush(self) -> None:
-        """Write out every connection's gathered frames."""
-        if self._flush_call is not None and self._flush_call.active():
-            self._flush_call.cancel()
+        """Write out the gathered frames, oldest connection first, for WRITE_SECONDS at most."""
         self._flush_call = None
-        gathered, self._gathered = self._gathered, []
-        for connection in gathered:
-            connection.flush()
+        gathered = self._gathered
+        deadline = perf_counter() + WRITE_SECONDS
+        while gathered:
+            for _ in range(min(16, len(gathered))):
+                self.gathered_bytes -= gathered.popleft().flush()
+            if perf_counter() >= deadline:
+                break
+        if gathered:
+            self._flush_call = self.reactor.callLater(0, self.flush)
+
+    def behind(self) -> bool:
+        """Whether so much waits to be written that the fan-out should wait (memory stays bounded)."""
+        return self.gathered_bytes > MAX_GATHERED_BYTES

@@ -19,6 +19,8 @@ def test_accept_returns_before_any_delivery_and_the_fanout_comes_in_slices():
     entry = h.publish("shop.Order", {"n": 1})
     assert entry.seq == 1 and h.hub.backlog == 1
     assert not any(p.of_type(wire.EVENT) for p in peers)  # accepted: nothing written yet
+    h.clock.turn()  # the turn in which the transport answers the web app: no delivery yet
+    assert not any(p.of_type(wire.EVENT) for p in peers)
     assert h.deliver_all() == 3  # 25 receivers, 10 per reactor turn
     assert all(len(p.events()) == 1 for p in peers) and h.hub.backlog == 0
 
