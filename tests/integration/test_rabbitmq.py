@@ -434,28 +434,40 @@ except ImportError:
 """
 
 
-def test_without_pika_selecting_rabbitmq_says_how_to_install_it(rabbit, config_file):
-    config = config_file(transport="rabbitmq", options=rabbit.options())
+def test_without_pika_selecting_rabbitmq_fails_validation_with_how_to_install_it(rabbit, config_file):
+    """Validation itself says pika is missing (``telegraphy check`` used to print valid and the gateway then
+    refused to start), and still checks the options, which need no pika."""
+    config = config_file(transport="rabbitmq", options=rabbit.options(exchange="amq.mine"))
     code = HIDE_PIKA + f"""
 import telegraphy
 from telegraphy import plugins
-telegraphy.configure({str(config)!r})  # the options validate without pika
 try:
-    telegraphy.publish("shop.Order", {{"id": 1}})
+    telegraphy.configure({str(config)!r})
+except telegraphy.ConfigError as exc:
+    for problem in exc.problems:
+        print("config:", problem.key, problem.reason)
+try:
+    plugins.load_transport("rabbitmq").proxy(None)
 except telegraphy.MissingDependency as exc:
     print("proxy:", exc)
 print("listing:", [row["status"] for row in plugins.describe() if row["name"] == "rabbitmq"][0])
+from telegraphy.cli import main as telegraphy_main
+print("check exit:", telegraphy_main(["check", "--config", {str(config)!r}]))
 from telegraphy.gateway.cli import main
 print("gateway exit:", main(["--config", {str(config)!r}]))
 assert "pika" not in sys.modules
 """
     result = run_python(code, env=env_for(config))
     assert result.returncode == 0, result.stdout + result.stderr
+    problems = [line.split(" ", 2)[1:] for line in result.stdout.splitlines() if line.startswith("config: ")]
+    assert [key for key, _ in problems] == ["transport.name", "transport.options.exchange"], result.stdout
+    assert "pip install telegraphy[rabbitmq]" in problems[0][1] and "reserved" in problems[1][1]
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
     assert "pip install telegraphy[rabbitmq]" in lines["proxy"]
     assert "pip install telegraphy[rabbitmq]" in lines["listing"]
-    assert lines["gateway exit"] == "2"
-    assert "pip install telegraphy[rabbitmq]" in result.stderr
+    assert lines["check exit"] == "2" and lines["gateway exit"] == "2"
+    assert "valid" not in result.stderr
+    assert result.stderr.count("pip install telegraphy[rabbitmq]") == 2  # check, then the gateway
 
 
 class TlsListener:

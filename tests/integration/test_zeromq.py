@@ -255,16 +255,19 @@ assert importlib.util.find_spec("zmq") is None
 """
 
 
-def test_without_pyzmq_selecting_zeromq_says_what_to_install(config_file):
-    path = config_file(transport="zeromq", options={"endpoints": [tcp()]})
+def test_without_pyzmq_selecting_zeromq_fails_validation_with_what_to_install(config_file):
+    path = config_file(transport="zeromq", options={"endpoints": ["tcp://127.0.0.1:4001"]})
     result = run_python(HIDE_PYZMQ + f"""
 import telegraphy
-from telegraphy.plugins import describe
-telegraphy.configure({str(path)!r})  # the options are checked without pyzmq
+from telegraphy.plugins import describe, load_transport
 try:
-    telegraphy.publish("shop.Order", {{}})
+    telegraphy.configure({str(path)!r})  # the options are checked without pyzmq, and so is pyzmq itself
+except telegraphy.ConfigError as exc:
+    print("configure:", exc.key, exc)
+try:
+    load_transport("zeromq").proxy(None)
 except telegraphy.MissingDependency as exc:
-    print("publish:", exc)
+    print("proxy:", exc)
 print("plugins:", next(row["status"] for row in describe() if row["name"] == "zeromq"))
 from telegraphy.gateway.cli import main
 code = main(["--config", {str(path)!r}])
@@ -273,6 +276,8 @@ sys.exit(code)
 """)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert any(line.startswith("publish:") and "pip install telegraphy[zeromq]" in line for line in lines), lines
+    assert any(line.startswith("configure: transport.name ") and "pip install telegraphy[zeromq]" in line
+               for line in lines), lines
+    assert any(line.startswith("proxy:") and "pip install telegraphy[zeromq]" in line for line in lines), lines
     assert any(line.startswith("plugins:") and "pip install telegraphy[zeromq]" in line for line in lines), lines
     assert "telegraphy-gateway:" in result.stderr and "pip install telegraphy[zeromq]" in result.stderr

@@ -3,6 +3,7 @@
 import textwrap
 
 import pytest
+from telegraphy.transports.xmlrpc import XmlRpcOptions
 
 import telegraphy
 from telegraphy import config
@@ -41,7 +42,7 @@ def test_design_example_loads_with_defaults_and_env(tmp_path, monkeypatch):
         """)
     cfg = config.load(path)
     assert cfg.auth.secret == SECRET
-    assert cfg.transport.options == {"host": "127.0.0.1", "port": 4000, "timeout": 2.0}
+    assert cfg.transport.options == XmlRpcOptions(host="127.0.0.1", port=4000, timeout=2.0)
     assert cfg.gateway.path == "/ws"
     assert cfg.policy("chat.Message").access == "authenticated"
     assert cfg.policy("chat.Message").history == 100
@@ -118,4 +119,4 @@ def test_dump_masks_secrets_and_rotation_keeps_order(tmp_path):
 
 def test_configure_accepts_a_mapping():
     cfg = telegraphy.configure({"auth": {"secret": SECRET}, "transport": {"options": {"port": 4999}}})
-    assert cfg.transport.options["port"] == 4999 and cfg.source == "<dict>"
+    assert cfg.transport.options.port == 4999 and cfg.source == "<dict>"

@@ -46,7 +46,7 @@ def test_a_third_party_transport_is_found_through_its_entry_point(tmp_path):
         from telegraphy import config, plugins
         cfg = config.from_mapping({"transport": {"name": "carrier", "options": {"port": 4999}},
                                    "auth": {"secret": "0123456789abcdef-xyz"}})
-        print(cfg.transport.name, cfg.transport.options["port"])
+        print(cfg.transport.name, cfg.transport.options.port)
         print([r["status"] for r in plugins.describe() if r["name"] == "carrier"])
         """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
