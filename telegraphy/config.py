@@ -70,8 +70,18 @@ class TransportConfig:
 
 
 def _websocket_url(section: Section, key: str, url: str) -> str:
-    if url and urlsplit(url).scheme not in ("ws", "wss"):
+    if not url:
+        return url
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
         section.report(key, f"expected a ws:// or wss:// URL, got {url!r}")
+    elif port is not None and not 0 < port < 65536:
+        section.report(key, f"expected the port browsers connect to (1 to 65535; leave it out for the scheme's "
+                            f"default), got {url!r}")
     return url
 
 
@@ -103,7 +113,8 @@ class GatewayConfig:
         if self.url:
             return self
         host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
-        return dataclasses.replace(self, url=f"ws://{host}:{self.port}/ws")
+        port = f":{self.port}" if self.port else ""  # 0: the OS picks it; --ready-file says which
+        return dataclasses.replace(self, url=f"ws://{host}{port}/ws")
 
 
 def _long_enough(section: Section, key: str, secrets: tuple[str, ...]) -> tuple[str, ...]:

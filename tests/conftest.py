@@ -20,8 +20,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def config_file(tmp_path):
-    """``config_file(**kwargs)`` writes a config (see support.write_config) and returns its path."""
-    return lambda **kwargs: write_config(tmp_path, **kwargs)
+    """``config_file(**kwargs)`` writes a config (see support.write_config) and returns its path. Its ports are
+    0: the gateway started on it (``gateways``) gets them from the OS and the file is rewritten with them."""
+    return lambda **kwargs: write_config(tmp_path, **{"ports": "os", **kwargs})
 
 
 @pytest.fixture

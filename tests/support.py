@@ -1,7 +1,8 @@
 """Test helpers: real gateway processes, real autobahn-python WAMP clients, condition waits.
 
-Nothing here is a mock: gateways run as `telegraphy-gateway` subprocesses on loopback, and clients
-are autobahn-python ApplicationSessions (asyncio flavour, one event loop thread per client).
+Nothing here is a mock: gateways run as `telegraphy-gateway` subprocesses on loopback (GatewayProcess,
+from telegraphy.testing, which benchmarks/ uses too), and clients are autobahn-python ApplicationSessions
+(asyncio flavour, one event loop thread per client).
 """
 
 from __future__ import annotations
@@ -9,17 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-import yaml
 from autobahn.asyncio.wamp import ApplicationSession
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.wamp import message
@@ -27,117 +23,31 @@ from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
 from autobahn.wamp.types import ComponentConfig, SubscribeOptions
 
+from telegraphy import testing
+from telegraphy.testing import GatewayProcess, unused_port, wait_for
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright's own browser download does not work here
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-SECRET = "test-secret-0123456789abcdef"
+SECRET = testing.TEST_SECRET
 DEFAULT_TIMEOUT = 10.0
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float = DEFAULT_TIMEOUT, interval: float = 0.02, message: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes (then fail)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
+    """A port free a moment ago, for servers that can only be told a number (Django's runserver, Flask's).
+    Telegraphy's own gateways need none: write port 0 (``config_file``) and GatewayProcess reads back the
+    ports the OS gave."""
+    return unused_port()
 
 
 def write_config(directory: Path, transport: str = "xmlrpc", options: dict | None = None,
                  events: list | None = None, limits: dict | None = None, gateway: dict | None = None,
-                 auth: dict | None = None, name: str = "telegraphy.yaml") -> Path:
-    """A shared config on free loopback ports; returns its path."""
-    if options is None:
-        options = {"host": "127.0.0.1", "port": free_port()} if transport == "xmlrpc" else {}
-    port = free_port()
-    data = {
-        "transport": {"name": transport, "options": options},
-        "gateway": {"listen": {"host": "127.0.0.1", "port": port}, "url": f"ws://127.0.0.1:{port}/ws",
-                    "realm": "telegraphy", **(gateway or {})},
-        "auth": {"secret": SECRET, "token_ttl": 30, **(auth or {})},
-        "events": events if events is not None else [{"match": "*", "access": "public", "history": 100}],
-    }
-    if limits:
-        data["limits"] = limits
-    path = Path(directory) / name
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-class GatewayProcess:
-    """A `telegraphy-gateway --config FILE` subprocess, started and waited for until healthy."""
-
-    def __init__(self, config_path: Path, env: dict | None = None) -> None:
-        self.config_path = Path(config_path)
-        data = yaml.safe_load(self.config_path.read_text())
-        listen = data["gateway"]["listen"]
-        self.host, self.port = listen["host"], listen["port"]
-        self.url = f"ws://{self.host}:{self.port}/ws"
-        self.http = f"http://{self.host}:{self.port}"
-        self.env = {**os.environ, **(env or {})}
-        self.proc: subprocess.Popen | None = None
-        self.log_path = self.config_path.with_suffix(f".gateway-{self.port}.log")
-
-    def start(self, wait: bool = True) -> GatewayProcess:
-        exe = shutil.which("telegraphy-gateway", path=os.path.dirname(sys.executable)) or "telegraphy-gateway"
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([exe, "--config", str(self.config_path)], stdout=self._log,
-                                     stderr=subprocess.STDOUT, env=self.env)
-        if wait:
-            wait_for(self.healthy, timeout=20, message=f"gateway on port {self.port} to be healthy\n{self.log()}")
-        return self
-
-    def healthy(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise AssertionError(f"gateway exited with {self.proc.returncode}:\n{self.log()}")
-        try:
-            with urllib.request.urlopen(self.http + "/health", timeout=1) as resp:
-                return resp.status == 200
-        except OSError:
-            return False
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(self.http + path, timeout=5) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    def metrics(self) -> str:
-        return self.get("/metrics")[1]
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        code, self.proc = self.proc.returncode, None
-        return code
-
-    def kill(self) -> None:
-        self.stop(signal.SIGKILL)
+                 auth: dict | None = None, name: str = "telegraphy.yaml", ports: str = "unused") -> Path:
+    """A shared config on loopback (see telegraphy.testing.write_config). The default writes ports that were
+    free, for gateways started by other commands (run_telegraph, ``flask telegraphy gateway``); the
+    ``config_file`` fixture passes ``ports="os"`` for gateways started by GatewayProcess."""
+    return testing.write_config(directory, transport, options, events, limits, gateway, auth, name, ports)
 
 
 def run_python(code: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -102,10 +102,104 @@ def test_invalid_yaml_and_missing_file(tmp_path):
         config.load(tmp_path / "missing.yaml")
 
 
-def test_no_config_at_all_says_how_to_give_one(monkeypatch):
+def test_no_config_at_all_says_how_to_give_one(tmp_path, monkeypatch):
     monkeypatch.delenv("TELEGRAPHY_CONFIG", raising=False)
-    with pytest.raises(ConfigError, match="TELEGRAPHY_CONFIG"):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="TELEGRAPHY_CONFIG") as err:
         config.load(None)
+    assert "--config" in str(err.value) and "./telegraphy.yaml" in str(err.value)
+
+
+def test_without_a_path_the_env_var_then_the_current_directory_and_it_says_which(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAPHY_CONFIG", raising=False)
+    write(tmp_path, f"auth: {{secret: {SECRET}}}\n")
+    found = config.load(None)
+    assert (found.source, found.found_by) == ("./telegraphy.yaml", "found in the current directory")
+    assert found.using == "using ./telegraphy.yaml (found in the current directory)"
+
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_text(f"auth: {{secret: {SECRET}}}\ngateway: {{realm: other}}\n")
+    monkeypatch.setenv("TELEGRAPHY_CONFIG", str(elsewhere))
+    found = config.load(None)  # the variable wins over the file in the current directory
+    assert (found.source, found.found_by, found.gateway.realm) == (str(elsewhere), "from $TELEGRAPHY_CONFIG", "other")
+    given = config.load(tmp_path / "telegraphy.yaml")
+    assert given.found_by == "given" and given.gateway.realm == "telegraphy"
+    assert config.locate(None) == (str(elsewhere), "from $TELEGRAPHY_CONFIG")
+
+
+def test_every_problem_of_a_file_is_reported_at_once_each_with_its_line_and_key(tmp_path):
+    path = write(tmp_path, """\
+        transport:
+          name: xmlrpc
+          options: {port: 99999, timeout: soon}
+        gateway:
+          listen: {port: eighty}
+          colour: blue
+        auth:
+          secret: short
+        events:
+          - match: "*"
+            access: everyone
+          - access: public
+        limits: {max_connections: 0}
+        """)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    found = [(p.line, p.key) for p in err.value.problems]
+    assert found == [(3, "transport.options.port"), (3, "transport.options.timeout"), (5, "gateway.listen.port"),
+                     (6, "gateway.colour"), (8, "auth.secret"), (11, "events[0].access"), (12, "events[1].match"),
+                     (13, "limits.max_connections")]
+    message = str(err.value)
+    assert message.splitlines()[0].startswith(f"{path}, line 3, key 'transport.options.port': ")
+    assert len(message.splitlines()) == 8 and all(line.startswith(f"{path}, line ") for line in message.splitlines())
+    assert (err.value.line, err.value.key) == (3, "transport.options.port")  # the first one, for callers of one
+
+
+def test_an_env_reference_inside_a_flow_mapping(tmp_path, monkeypatch):
+    monkeypatch.delenv("GATEWAY_PORT", raising=False)
+    monkeypatch.setenv("TRANSPORT_HOST", "127.0.0.2")
+    path = write(tmp_path, f"""\
+        auth: {{secret: "${{TELEGRAPHY_TEST_SECRET:-{SECRET}}}"}}
+        gateway:
+          listen: {{host: 127.0.0.1, port: ${{GATEWAY_PORT:-8081}}}}
+          allowed_origins: [${{ORIGIN:-http://localhost:8000}}, "https://${{HOST:-example.com}}"]
+        transport: {{name: xmlrpc, options: {{host: ${{TRANSPORT_HOST}}, port: ${{TRANSPORT_PORT:-4001}}}}}}
+        """)
+    cfg = config.load(path)
+    assert cfg.gateway.port == 8081 and cfg.transport.options.host == "127.0.0.2"
+    assert cfg.transport.options.port == 4001 and cfg.auth.secret == SECRET
+    assert cfg.gateway.allowed_origins == ("http://localhost:8000", "https://example.com")
+    monkeypatch.delenv("TRANSPORT_HOST")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert (err.value.line, err.value.key) == (5, "transport.options.host") and "TRANSPORT_HOST is not set" in str(
+        err.value)
+
+
+def test_an_unknown_transport_says_which_installed_ones_are_usable_here(tmp_path):
+    path = write(tmp_path, f"auth: {{secret: {SECRET}}}\ntransport: {{name: nope}}\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert "usable here: " in str(err.value)
+    usable = str(err.value).split("usable here: ", 1)[1].split(";")[0].rstrip(")")
+    assert {"xmlrpc", "memory"} <= set(usable.split(", "))
+
+
+def test_the_effective_config_is_what_the_transport_redacts(tmp_path):
+    path = write(tmp_path, f"""\
+        auth: {{secret: {SECRET}}}
+        transport:
+          name: rabbitmq
+          options: {{url: "amqp://app:hunter2-pw@rabbit:5672/%2F", exchange: shop}}
+        """)
+    cfg = config.load(path)
+    effective = cfg.to_dict()
+    assert effective["transport"]["options"]["url"] == "amqp://app:****@rabbit:5672/%2F"
+    assert effective["transport"]["options"]["exchange"] == "shop"
+    assert effective["auth"]["secret"] == "****"
+    assert cfg.to_dict(mask_secrets=False)["transport"]["options"]["url"] == "amqp://app:hunter2-pw@rabbit:5672/%2F"
+    assert "hunter2" not in repr(cfg)
 
 
 def test_dump_masks_secrets_and_rotation_keeps_order(tmp_path):
