@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -48,6 +50,93 @@ def write_config(directory: Path, transport: str = "xmlrpc", options: dict | Non
     free, for gateways started by other commands (run_telegraph, ``flask telegraphy gateway``); the
     ``config_file`` fixture passes ``ports="os"`` for gateways started by GatewayProcess."""
     return testing.write_config(directory, transport, options, events, limits, gateway, auth, name, ports)
+
+
+class RabbitNode:
+    """A private RabbitMQ node for tests that stop or restart the broker, so the shared one on 5672 is never
+    touched: its own node name, AMQP and distribution ports, database, logs, config and Erlang cookie. Only
+    this node is ever stopped (``rabbitmqctl -n NAME``).
+
+    RabbitMQ takes its ports as numbers (it refuses 0 for the distribution port), so they are ports the OS had
+    free; if another process took one meanwhile the node does not start, and it is tried again on others.
+    """
+
+    SERVER = next((p for p in ("/usr/lib/rabbitmq/bin/rabbitmq-server",) if os.path.exists(p)),
+                  shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server")  # the Debian wrapper would su
+    CTL = os.path.join(os.path.dirname(SERVER), "rabbitmqctl")
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.name = f"telegraphy-test-{os.getpid()}@localhost"
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+
+    def start(self, attempts: int = 3) -> RabbitNode:
+        for _ in range(attempts):
+            if self._start_once():
+                return self
+        raise AssertionError(f"the private RabbitMQ node did not start:\n{self.log()[-3000:]}")
+
+    def _start_once(self) -> bool:
+        home, base = self.directory / "home", self.directory
+        home.mkdir(parents=True, exist_ok=True)
+        self.port, dist_port = unused_port(), unused_port()
+        (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (base / "enabled_plugins").write_text("[].\n")  # no management plugin on the shared node's 15672
+        (base / "rabbitmq-env.conf").write_text("")  # not /etc/rabbitmq's, which names the shared node
+        self.env = {**os.environ, "HOME": str(home), "RABBITMQ_NODENAME": self.name,
+                    "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(dist_port),
+                    "RABBITMQ_MNESIA_BASE": str(base / "mnesia"), "RABBITMQ_LOG_BASE": str(base / "log"),
+                    "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
+                    "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+                    "RABBITMQ_CONF_ENV_FILE": str(base / "rabbitmq-env.conf"),
+                    "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"), "ERL_EPMD_ADDRESS": "127.0.0.1",
+                    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}"}
+        self._log = open(base / "server.log", "ab")  # noqa: SIM115 - closed by stop()
+        self.proc = subprocess.Popen([self.SERVER], env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        wait_for(lambda: self.proc.poll() is not None or self.accepts(), timeout=120, interval=0.2,
+                 message=f"the private RabbitMQ node {self.name} on port {self.port}")
+        if self.proc.poll() is None:
+            return True
+        self._log.close()
+        return False  # most likely a port taken meanwhile: try others
+
+    def accepts(self) -> bool:
+        """The node answers AMQP (it is started and its app is running)."""
+        import pika
+
+        params = pika.ConnectionParameters("127.0.0.1", self.port, connection_attempts=1, socket_timeout=2,
+                                           stack_timeout=5)
+        try:
+            pika.BlockingConnection(params).close()
+            return True
+        except pika.exceptions.AMQPError:
+            return False
+
+    def ctl(self, *args: str) -> None:
+        """``rabbitmqctl -n NAME ARGS`` for this node alone (``stop_app``, ``start_app``)."""
+        subprocess.run([self.CTL, "-n", self.name, *args], env=self.env, check=True, capture_output=True,
+                       timeout=120)
+
+    def log(self) -> str:
+        logs = [self.directory / "server.log", *sorted((self.directory / "log").glob("*.log"))]
+        return "".join(path.read_text(errors="replace") for path in logs if path.exists())
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self.ctl("stop")
+            self.proc.wait(60)
+        except (subprocess.SubprocessError, OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the session we started: the script and its Erlang VM
+            self.proc.wait()
+        self._log.close()
 
 
 def run_python(code: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -233,5 +322,5 @@ class WampClient:
         wait_for(self.closed.is_set, message="client connection to drop")
 
 
-__all__ = ["ApplicationError", "GatewayProcess", "SECRET", "WampClient", "free_port", "json", "run_python",
-           "wait_for", "write_config"]
+__all__ = ["ApplicationError", "GatewayProcess", "RabbitNode", "SECRET", "WampClient", "free_port", "json",
+           "run_python", "wait_for", "write_config"]
