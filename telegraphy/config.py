@@ -40,9 +40,8 @@ class TransportConfig:
     name: str = setting("xmlrpc", "The transport plugin: ``xmlrpc`` (embedded, no broker), ``rabbitmq``, "
                                   "``zeromq``, ``memory`` (for tests, in one process), or any installed one "
                                   "(``telegraphy plugins`` lists them and says which are usable).")
-    options: Any = setting(None, "The transport's own options, checked by its plugin: see "
-                                 ":doc:`its page <transports/index>`.", manual=True,
-                           doc_default="the transport's")
+    options: Any = setting(None, "The transport's own options, checked by its plugin; each transport's page "
+                                 "lists them.", manual=True, doc_default="the transport's")
     plugin: Any = field(default=None, repr=False, compare=False)  # the loaded Transport (not a config key)
 
     def checked(self, section: Section) -> TransportConfig:

@@ -32,7 +32,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -42,7 +42,6 @@ from .events import Event
 __all__ = ["TEST_SECRET", "GatewayProcess", "clear", "outbox", "published", "record", "unused_port", "wait_for",
            "write_config"]
 
-T = TypeVar("T")
 
 # -- the outbox of the memory transport --------------------------------------------------------------
 outbox: list[Event] = []  # every event published through the memory transport in this process, in order
@@ -71,8 +70,8 @@ def published(name: str | None = None) -> list[Event]:
 TEST_SECRET = "test-secret-0123456789abcdef"  # for test configs only
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02,
-             message: str = "condition") -> T:
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
+             message: str = "condition") -> Any:
     """Poll ``predicate`` until it returns a truthy value (returned) or ``timeout`` passes (AssertionError)."""
     deadline = time.monotonic() + timeout
     while True:

@@ -121,8 +121,10 @@ class RabbitMQOptions:
 
     url: str = setting(DEFAULT_URL, "``amqp://`` or ``amqps://``, with user, password, host, port and virtual "
                                     "host. Percent-encode special characters of the password and write a ``/`` "
-                                    "in the virtual host as ``%2F``. The password is never logged, shown by "
-                                    "``telegraphy check`` or put in an error message.",
+                                    "in the virtual host as ``%2F`` (``/%2F`` is the default ``/`` vhost); "
+                                    "``${ENV}`` keeps the password out of the file. The password is never "
+                                    "logged, shown by ``telegraphy check`` or put in an error message: those "
+                                    "name ``amqp://host:port/vhost`` only.",
                        check=_check_url, redact=without_password)
     exchange: str = setting("telegraphy", "The durable exchange the web app publishes to and every gateway reads "
                                           "from.", check=_check_name)
@@ -130,25 +132,32 @@ class RabbitMQOptions:
                                            "name, so a gateway can take a part of the events with ``bindings``.",
                                  choices=EXCHANGE_TYPES)
     queue: str = setting("", "Empty: the broker names an exclusive queue that goes away with the gateway's "
-                             "connection. A name: a durable queue that outlives the gateway, so events published "
-                             "while it restarts wait for it; each gateway needs its own.", check=_check_name)
+                             "connection; events published while that gateway is away are not kept for it. A "
+                             "name: a durable queue that outlives the gateway, so events published while it "
+                             "restarts wait for it. Each gateway needs its own: a second one consuming a name "
+                             "already consumed is refused (``ACCESS_REFUSED``) and keeps retrying, with "
+                             "``/health`` at 503.", check=_check_name)
     bindings: tuple[str, ...] = setting(("#",), "With ``exchange_type: topic``, the patterns this gateway's queue "
                                                 "is bound with (``shop.#``, ``chat.*``): ``*`` is one word of the "
                                                 "event name, ``#`` any number.", check=_check_bindings)
     confirm: bool = setting(True, "Publisher confirms: ``publish`` returns once the broker has the event, and "
                                   "raises PublishError if it refused it or it reached no queue. ``false`` is "
                                   "faster and gives up both.")
-    prefetch: int = setting(256, "Messages the broker sends a gateway before it has acknowledged any.",
+    prefetch: int = setting(256, "How many unacknowledged messages the broker sends a gateway ahead.",
                             minimum=1, maximum=65535)
     heartbeat: int = setting(30, "Seconds between AMQP heartbeats, so a dead connection is noticed; 0: none.",
                              minimum=0, maximum=65535)
-    timeout: float = setting(5.0, "Seconds to connect, and for the broker to confirm a publish; then "
-                                  "GatewayUnavailable.", minimum=0.1)
-    reconnect_delay: float = setting(0.5, "Seconds before a gateway's first reconnection attempt; it doubles "
-                                          "after each failure, with jitter.", minimum=0.01)
-    reconnect_max_delay: float = setting(30.0, "The longest wait between attempts.", minimum=0.01)
-    tls: TlsOptions | None = setting(None, "TLS settings of an ``amqps://`` url (it uses TLS with the system's "
-                                           "certificate authorities without them).")
+    timeout: float = setting(5.0, "Seconds, the bound on every wait: connecting (TCP, TLS and the AMQP "
+                                  "handshake), a confirm, a blocked connection (a broker out of memory or disk "
+                                  "blocks publishers), closing. Then GatewayUnavailable.", minimum=0.1)
+    reconnect_delay: float = setting(0.5, "Seconds before a gateway's first reconnection attempt; the wait "
+                                          "doubles after each failure up to ``reconnect_max_delay``, half of it "
+                                          "random so gateways do not all come back at the same instant.",
+                                     minimum=0.01)
+    reconnect_max_delay: float = setting(30.0, "The longest wait between reconnection attempts.", minimum=0.01)
+    tls: TlsOptions | None = setting(None, "TLS settings, for an ``amqps://`` url only (which uses the "
+                                           "system's certificate authorities without them). The files must be "
+                                           "readable when the config is loaded.")
 
     @cached_property
     def broker(self) -> Broker:

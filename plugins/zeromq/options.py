@@ -149,21 +149,29 @@ def _read_key_file(section: Section, name: str, path: str) -> dict[str, str] | N
 class ZeroMQOptions:
     """``transport.options`` of the zeromq transport."""
 
-    endpoints: tuple[str, ...] = setting((DEFAULT_ENDPOINT,), "Every gateway's address, ``tcp://HOST:PORT`` or "
-                                                              "``ipc://PATH``: the web app sends every event to "
-                                                              "each of them.", check=_check_endpoints)
-    bind: str = setting("", "Where this gateway binds its PULL socket (``tcp://*:4001`` for every interface; port "
-                            "``0`` lets the OS pick one, which ``--ready-file`` reports).",
+    endpoints: tuple[str, ...] = setting((DEFAULT_ENDPOINT,), "The gateways' addresses as the web app reaches "
+                                                              "them: ``tcp://HOST:PORT`` (a name, an IPv4 address "
+                                                              "or ``[IPv6]``) or ``ipc://PATH`` (a Unix socket, at "
+                                                              "most 107 bytes; ``ipc://@name`` for Linux's "
+                                                              "abstract namespace). The web app sends every event "
+                                                              "to each; an address listed twice is refused.",
+                                         check=_check_endpoints)
+    bind: str = setting("", "What this gateway binds: the same forms, plus ``tcp://*:PORT`` for every interface, "
+                            "and port ``0`` for one the OS picks (``--ready-file`` reports it). With several "
+                            "gateways each needs its own: one config file each, or ``${VAR}`` set per gateway.",
                         check=_check_bind, doc_default="the first of ``endpoints``")
-    sndhwm: int = setting(10000, "Events a web-app process queues per gateway while that gateway is down or slow; "
+    sndhwm: int = setting(10000, "ZeroMQ's send high-water mark: how many *messages* may wait for one gateway in "
+                                 "one web-app thread while it is down or slow (a ``publish_many`` is one message); "
                                  "past it ``publish`` waits up to ``send_timeout``.", minimum=1)
-    rcvhwm: int = setting(10000, "Events the gateway's socket queues before it stops reading from web apps.",
-                          minimum=1)
-    linger: float = setting(2.0, "Seconds a web app that exits keeps sending what it queued.", minimum=0)
-    send_timeout: float = setting(2.0, "Seconds ``publish`` waits for room in a full queue before it raises "
-                                       "GatewayUnavailable naming the gateway.", minimum=0)
-    curve: CurveOptions | None = setting(None, "CURVE keys: authenticate web apps and encrypt the links (needed "
-                                               "on any address reachable from the network).")
+    rcvhwm: int = setting(10000, "The gateway's receive high-water mark, per web-app connection: when the gateway "
+                                 "falls behind, ZeroMQ stops reading, TCP pushes back and events wait in the web "
+                                 "app (``sndhwm``).", minimum=1)
+    linger: float = setting(2.0, "Seconds an exiting web-app process waits for its queued events to leave; what is "
+                                 "still queued then is dropped. ``0`` never waits.", minimum=0)
+    send_timeout: float = setting(2.0, "Seconds ``publish`` waits in all for room in full queues before it raises "
+                                       "GatewayUnavailable naming the gateway; ``0`` fails at once.", minimum=0)
+    curve: CurveOptions | None = setting(None, "CURVE keys: authenticate web apps and encrypt the links; without "
+                                               "them anyone who can connect can publish (see CURVE below).")
 
     def checked(self, section: Section) -> ZeroMQOptions:
         return self if self.bind else dataclasses.replace(self, bind=self.endpoints[0])

@@ -1,13 +1,18 @@
 """The shared config: schema, ${ENV} expansion, and errors that name the file, line and key."""
 
+import importlib.util
 import textwrap
+from pathlib import Path
 
 import pytest
 from telegraphy.transports.xmlrpc import XmlRpcOptions
 
 import telegraphy
 from telegraphy import config
+from telegraphy.config import Config
 from telegraphy.errors import ConfigError
+from telegraphy.plugins import load_transport
+from telegraphy.schema import reference
 
 SECRET = "0123456789abcdef-secret"
 
@@ -214,3 +219,52 @@ def test_dump_masks_secrets_and_rotation_keeps_order(tmp_path):
 def test_configure_accepts_a_mapping():
     cfg = telegraphy.configure({"auth": {"secret": SECRET}, "transport": {"options": {"port": 4999}}})
     assert cfg.transport.options.port == 4999 and cfg.source == "<dict>"
+
+
+CORE_KEYS = ["transport", "transport.name", "transport.options", "gateway.listen.host", "gateway.listen.port",
+             "gateway.url", "gateway.realm", "gateway.allowed_origins", "auth.secret", "auth.token_ttl",
+             "auth.resume_ttl", "events", "events[].match", "events[].access", "events[].history", "events[].publish",
+             "events[].persistent_limit", "limits", "limits.max_message_bytes", "limits.client_queue_bytes",
+             "limits.max_connections", "limits.socket_send_buffer"]
+
+
+def leaves(data, prefix=""):
+    """The keys of the effective config, as the reference writes them."""
+    if isinstance(data, dict) and not prefix.endswith("transport.options."):
+        return set().union(*(leaves(v, f"{prefix}{k}.") for k, v in data.items())) if data else {prefix[:-1]}
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return set().union(*(leaves(item, prefix[:-1] + "[].") for item in data))
+    return {prefix[:-1]}
+
+
+def test_the_reference_documents_every_key_the_loader_reads():
+    rows = {row.key: row for row in reference(Config)}
+    assert set(CORE_KEYS) <= set(rows)
+    assert all(row.doc and row.type for row in rows.values()), [r.key for r in rows.values() if not r.doc]
+    assert rows["gateway.listen.port"].default == "``8080``" and rows["auth.secret"].default == "required"
+    assert rows["events[].access"].type == "one of ``public``, ``authenticated``, ``private``"
+    assert rows["limits.max_message_bytes"].type == "whole number, at least 512"
+    # what the loader gives back (telegraphy check) has exactly the documented keys: they are one declaration
+    cfg = config.from_mapping({"auth": {"secret": SECRET}, "events": [{"match": "*"}]})
+    documented = {key for key, row in rows.items() if row.type not in ("mapping", "list of mappings")}
+    assert leaves(cfg.to_dict()) == documented | {"transport.options"}
+
+
+@pytest.mark.parametrize("name", ["xmlrpc", "rabbitmq", "zeromq", "memory"])
+def test_each_transport_documents_its_options(name):
+    transport = load_transport(name)
+    rows = {row.key: row for row in reference(transport.options)}
+    assert rows and all(row.doc and row.type for row in rows.values())
+    effective = config.from_mapping({"auth": {"secret": SECRET}, "transport": {"name": name}}).to_dict()
+    assert set(effective["transport"]["options"]) <= set(rows)
+
+
+def test_the_sphinx_extension_renders_the_reference():
+    pytest.importorskip("sphinx", reason="the docs extra: pip install -e '.[docs]'")
+    path = Path(__file__).resolve().parents[2] / "docs" / "_ext" / "telegraphy_settings.py"
+    spec = importlib.util.spec_from_file_location("telegraphy_settings", path)
+    extension = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extension)
+    core = "\n".join(extension.table(extension.rows_for("core")))
+    assert "   * - ``gateway.listen.port``\n     - whole number, 0 to 65535\n     - ``8080``\n" in core
+    assert "``url``" in "\n".join(extension.table(extension.rows_for("rabbitmq")))
