@@ -97,13 +97,14 @@ def write_config(directory: str | os.PathLike, transport: str = "xmlrpc", option
                  auth: dict | None = None, name: str = "telegraphy.yaml", ports: str = "os") -> Path:
     """A test config on loopback; returns its path.
 
-    ``ports="os"`` writes port 0 for the gateway (and the xmlrpc transport): start it with GatewayProcess,
-    which fills in the ports the OS gave. ``ports="unused"`` writes ports that were free when written, for
-    gateways started some other way (Django's run_telegraph).
+    ``ports="os"`` writes port 0 for the gateway (and the xmlrpc and zeromq transports): start it with
+    GatewayProcess, which fills in the ports the OS gave. ``ports="unused"`` writes ports that were free
+    when written, for gateways started some other way (Django's run_telegraph).
     """
     pick = (lambda: 0) if ports == "os" else unused_port
     if options is None:
-        options = {"host": "127.0.0.1", "port": pick()} if transport == "xmlrpc" else {}
+        options = {"xmlrpc": {"host": "127.0.0.1", "port": pick()},
+                   "zeromq": {"bind": f"tcp://127.0.0.1:{pick()}"}}.get(transport, {})
     port = pick()
     data: dict[str, Any] = {
         "transport": {"name": transport, "options": options},

@@ -62,6 +62,13 @@ def test_a_gateway_may_bind_any_interface(tmp_path):
     assert options.bind == "tcp://*:4001"
 
 
+def test_only_a_gateway_may_leave_its_port_to_the_os(tmp_path):
+    assert load(tmp_path, "bind: tcp://127.0.0.1:0\n").transport.options.bind == "tcp://127.0.0.1:0"
+    assert load(tmp_path, "bind: 'tcp://127.0.0.1:*'\n").transport.options.bind == "tcp://127.0.0.1:*"
+    err = error(tmp_path, "endpoints: [tcp://127.0.0.1:0]\n")  # a web app must know where to connect
+    assert err.key == "transport.options.endpoints" and "from 1 to 65535" in err.reason
+
+
 def test_curve_keys_inline_with_env_and_masked_in_the_effective_config(tmp_path, monkeypatch):
     monkeypatch.setenv("ZMQ_SERVER_SECRET", SERVER_SECRET)
     cfg = load(tmp_path, f"""\
