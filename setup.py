@@ -28,7 +28,8 @@ def subpackages(package, folder):
 
 
 package_dir = {"telegraphy": "telegraphy"}
-packages = ["telegraphy", "telegraphy.gateway", "telegraphy.transports", "telegraphy.contrib"]
+packages = ["telegraphy", "telegraphy.gateway", "telegraphy.integration", "telegraphy.transports",
+            "telegraphy.contrib"]
 for package, folder in PLUGIN_PACKAGES.items():
     for name, path in subpackages(package, folder):
         packages.append(name)
@@ -46,6 +47,7 @@ extras["test"] = extras["all"] + [
     "playwright>=1.40", "websockets>=12", "ruff", "matplotlib>=3.7",
 ]
 extras["docs"] = ["Sphinx>=7"]
+extras["test"] += extras["docs"]  # tests/unit/test_docs.py builds the docs
 
 setup(
     name="telegraphy",

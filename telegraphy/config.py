@@ -187,6 +187,17 @@ class Limits:
                                          "client's buffer grow to 4 MB before the queue above even starts. Set "
                                          "it (e.g. 65536) to bound the memory per client tightly, at some cost "
                                          "in burst throughput.", minimum=0)
+    max_subscriptions: int = setting(1000, "Subscriptions one session may hold; one more is refused.", minimum=1)
+    max_away_sessions: int = setting(20000, "Disconnected sessions kept so they may resume (``auth.resume_ttl``); "
+                                            "past it the oldest is forgotten.", minimum=0)
+    history_topics: int = setting(10000, "Event names the gateway keeps history state for; past it the one "
+                                         "published least recently is forgotten.", minimum=1)
+    history_bytes: int = setting(64 * 2**20, "Bytes of event envelopes kept in history, all topics together; "
+                                             "past it the topic published least recently is forgotten (a "
+                                             "recovery reaching back into it reports a gap).", minimum=0)
+    max_filter_length: int = setting(1024, "Characters of a subscription's ``filter``.", minimum=16)
+    max_filter_depth: int = setting(32, "Nesting of a subscription's ``filter`` (parentheses, ``not``, lists).",
+                                    minimum=1)
 
 
 DEFAULT_POLICY = EventPolicy(match="*")

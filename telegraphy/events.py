@@ -22,8 +22,14 @@ OPERATIONS = (OP_CREATE, OP_UPDATE, OP_DELETE)
 EVENT_TYPES = (None, *OPERATIONS)
 
 # WAMP "strict" URI components, plus '-' (loose URIs allow it) so "shop.Order" and "my-app.x" work.
-_NAME = re.compile(r"^[0-9A-Za-z_\-]+(\.[0-9A-Za-z_\-]+)*$")
+# Matched as a whole string (fullmatch: "$" would also accept a final newline).
+_NAME = re.compile(r"[0-9A-Za-z_\-]+(\.[0-9A-Za-z_\-]+)*")
 MAX_NAME_LENGTH = 255
+# Every envelope must frame as JSON and as msgpack for any subscriber: these bound what it may hold.
+MAX_NESTING = 64
+_INT_RANGE = (-(2**63), 2**64 - 1)  # what msgpack can carry
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_LONG_NUMBER = re.compile(rb"\d{19}")
 
 
 def validate_name(name: object) -> str:
@@ -42,7 +48,7 @@ _valid_names: set[str] = set()
 def _check_name(name: object) -> None:
     if not isinstance(name, str) or not name:
         raise InvalidEvent(f"event name must be a non-empty string, got {name!r}")
-    if len(name) > MAX_NAME_LENGTH or not _NAME.match(name):
+    if len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name):
         raise InvalidEvent(
             f"invalid event name {name!r}: use dot-separated parts of letters, digits, '_' or '-' "
             f"(at most {MAX_NAME_LENGTH} characters), e.g. 'shop.Order'")
@@ -99,10 +105,55 @@ _encoder = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",
 
 
 def _encode(name: str, data: Any, meta: Mapping[str, Any]) -> bytes:
+    envelope = {"name": name, "data": data, "meta": meta}
     try:
-        return _encoder.encode({"name": name, "data": data, "meta": meta}).encode("utf-8")
+        raw = _encoder.encode(envelope).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise InvalidEvent(f"event {name!r} cannot be encoded as JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidEvent(f"event {name!r} nests deeper than {MAX_NESTING} levels") from None
+    except UnicodeEncodeError as exc:
+        raise InvalidEvent(f"event {name!r} holds a string that is not valid Unicode: {exc.reason}") from None
+    check_frameable(raw, None)
+    return raw
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def check_frameable(raw: bytes, obj: Any) -> None:
+    """Raise InvalidEvent unless the envelope ``raw`` (parsed: ``obj``) can go to every subscriber.
+
+    JSON subscribers get ``raw`` spliced into their frames and msgpack subscribers get ``obj``
+    packed, so an envelope must nest at most MAX_NESTING levels, hold no lone surrogate and no
+    integer msgpack cannot carry. Cheap byte counts rule these out for nearly every event; only a
+    suspicious one is walked.
+    """
+    deep = raw.count(b"[") + raw.count(b"{") > MAX_NESTING
+    surrogate = b"\\u" in raw and _MAYBE_SURROGATE.search(raw) is not None
+    huge = _LONG_NUMBER.search(raw) is not None
+    if not (deep or surrogate or huge):
+        return
+    if obj is None:
+        obj = json.loads(raw)
+    stack = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise InvalidEvent(f"event nests deeper than {MAX_NESTING} levels")
+        if isinstance(value, dict):
+            stack.extend((k, depth) for k in value)
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidEvent("event holds a lone UTF-16 surrogate (\\ud800-\\udfff): not Unicode") from None
+        elif isinstance(value, int) and not isinstance(value, bool) and not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+            raise InvalidEvent(f"event holds the integer {value}, outside the 64-bit range every client can read")
 
 
 @dataclass(frozen=True)
@@ -150,16 +201,20 @@ class Event:
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
         try:
-            obj = json.loads(raw.decode("utf-8"))
+            obj = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
         except (UnicodeDecodeError, ValueError) as exc:
             raise InvalidEvent(f"event is not UTF-8 JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidEvent(f"event nests deeper than {MAX_NESTING} levels") from None
         if not isinstance(obj, dict) or set(obj) - {"name", "data", "meta"}:
             raise InvalidEvent("event must be a JSON object with keys name, data and meta")
         meta = obj.get("meta")
         meta = {} if meta is None else meta
         if not isinstance(meta, dict):
             raise InvalidEvent("event meta must be a JSON object")
-        return cls(validate_name(obj.get("name")), obj.get("data"), meta, raw)
+        name = validate_name(obj.get("name"))
+        check_frameable(raw, obj)
+        return cls(name, obj.get("data"), meta, raw)
 
     @property
     def user(self) -> str | None:

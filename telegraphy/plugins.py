@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from stevedore import DriverManager
 
 from .errors import MissingDependency, PluginError, UnknownPlugin
+from .schema import Section
 
 if TYPE_CHECKING:
-    from .config import Config, Section
+    from .config import Config
     from .proxy import Proxy
     from .representative import Representative
 
@@ -52,7 +53,7 @@ class Transport(Plugin):
     """A transport plugin: a proxy for the web app and a representative for the gateway.
 
     ``options`` is the frozen settings dataclass of its ``transport.options`` section (fields declared
-    with :func:`telegraphy.schema.setting`, so the docs list them). ``validate(section)`` returns an
+    with :func:`~telegraphy.schema.setting`, so the docs list them). ``validate(section)`` returns an
     instance of it, every problem reported with file, line and key (default: read the dataclass, then
     its ``checked`` hook). ``redact(options)`` is the options as plain data for ``telegraphy check``,
     secrets masked (default: the fields declared ``secret`` or ``redact``).
@@ -114,9 +115,8 @@ def _resolve(target: Callable | str) -> Callable:
 
 @dataclass(frozen=True)
 class Integration(Plugin):
-    """A web-framework integration (listed by ``telegraphy plugins``)."""
-
-    module: str = ""
+    """A web-framework integration (listed by ``telegraphy plugins``); what it shares with the others
+    lives in :mod:`telegraphy.integration`."""
 
 
 def installed(namespace: str) -> list[str]:

@@ -34,12 +34,12 @@ class Proxy:
     A subclass declares what its library's errors mean, and the base acts on it (as kombu's transports
     declare their ``connection_errors``), so no transport reimplements the retry:
 
-    - :attr:`connection_errors`: the connection is gone (a broker restart, an idle connection the peer
+    - ``connection_errors``: the connection is gone (a broker restart, an idle connection the peer
       closed). The base drops it, opens a fresh one and sends once more; if that fails too, it raises
-      :class:`GatewayUnavailable` built by :meth:`_unavailable`.
-    - :attr:`timeout_errors`: no answer in time. The connection is dropped and nothing is resent (the
+      :class:`~telegraphy.GatewayUnavailable` built by ``_unavailable``.
+    - ``timeout_errors``: no answer in time. The connection is dropped and nothing is resent (the
       events may have arrived, and waiting again would double the bound); GatewayUnavailable.
-    - a :class:`PublishError` raised by ``_send`` is the transport's own verdict (refused events, a full
+    - a :class:`~telegraphy.PublishError` raised by ``_send`` is the transport's own verdict (refused events, a full
       queue): it reaches the caller as is and the connection is kept.
     - anything else drops the connection and propagates.
     """

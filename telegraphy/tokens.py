@@ -41,10 +41,19 @@ def mint(auth: AuthConfig, user: Any = None, events: Sequence[str] | None = None
     ``session_ttl`` bounds the session it opens (refresh it with a new token before then).
     """
     now = time.time() if now is None else now
-    claims: dict[str, Any] = {"sub": None if user is None else str(user),
+    if events is not None and (isinstance(events, (str, bytes)) or not isinstance(events, Sequence)
+                               or not all(isinstance(e, str) and e for e in events)):
+        raise TokenError(f"events must be a list of event name patterns such as ['inbox.42.*'], got {events!r}")
+    for name, value in (("ttl", ttl), ("session_ttl", session_ttl)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+            raise TokenError(f"{name} must be a positive number of seconds, got {value!r}")
+    reserved = set(extra) & {"sub", "exp", "iat", "jti", "ev", "sexp"}
+    if reserved:
+        raise TokenError(f"claims {', '.join(sorted(reserved))} are set by Telegraphy")
+    claims: dict[str, Any] = {"sub": None if user is None else str(user), "iat": int(now),
                               "exp": int(now + (ttl or auth.token_ttl)), "jti": secrets.token_urlsafe(12)}
     if events:
-        claims["ev"] = [str(e) for e in events]
+        claims["ev"] = list(events)
     if session_ttl:
         claims["sexp"] = int(now + session_ttl)
     claims.update(extra)
@@ -66,7 +75,12 @@ def verify(auth: AuthConfig, token: Any, now: float | None = None) -> dict[str, 
         claims = json.loads(_unb64(body))
     except ValueError:
         raise TokenError("malformed token") from None
-    if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int) or not claims.get("jti"):
+    if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int) or not isinstance(claims.get("jti"), str):
+        raise TokenError("malformed token")
+    events = claims.get("ev", [])
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        raise TokenError("malformed token: events must be a list of patterns")
+    if not isinstance(claims.get("iat", 0), int) or not isinstance(claims.get("sexp", 0), int):
         raise TokenError("malformed token")
     if claims["exp"] < (time.time() if now is None else now):
         raise TokenError("token expired")

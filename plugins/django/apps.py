@@ -1,4 +1,5 @@
-"""The Django app: on startup it registers the system checks and autodiscovers each app's events.py."""
+"""The Django app: on startup it registers the system checks, offers the project's publisher as the
+default one, and autodiscovers each app's events.py."""
 
 from django.apps import AppConfig
 
@@ -9,6 +10,9 @@ class TelegraphyConfig(AppConfig):
     verbose_name = "Telegraphy"
 
     def ready(self) -> None:
-        from . import checks, events  # noqa: F401 - importing checks registers them
+        from telegraphy.publisher import add_default_provider
 
+        from . import checks, conf, events  # noqa: F401 - importing checks registers them
+
+        add_default_provider(conf.publisher)
         events.autodiscover()

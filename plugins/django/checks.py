@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core import checks
 
 from telegraphy.errors import TelegraphyError
+from telegraphy.integration import access_problems
 
 from . import conf, events
 
@@ -21,24 +22,9 @@ def check_config(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     except TelegraphyError as exc:
         return [checks.Error(str(exc), hint="fix the Telegraphy config: the gateway and the web app both read it",
                              id="telegraphy.E001")]
-    found: list[checks.CheckMessage] = []
-    for event in events.registered():
-        name, owner = event.get_name(), type(event).__qualname__
-        policy = config.policy(name)
-        if event.access is not None and event.access != policy.access:
-            found.append(checks.Error(
-                f"{owner} declares access {event.access!r} but {config.source} gives {name!r} access "
-                f"{policy.access!r} (events pattern {policy.match!r})",
-                hint=f"add `- match: \"{name}\"` with `access: {event.access}` before that pattern",
-                obj=type(event), id="telegraphy.E002"))
-        if getattr(event, "user_field", None) and policy.access != "private":
-            found.append(checks.Warning(
-                f"{owner}.user_field addresses {name!r} to one user, but {config.source} makes it "
-                f"{policy.access!r}, so every {'visitor' if policy.access == 'public' else 'logged-in user'} "
-                "receives it",
-                hint=f"add `- match: \"{name}\"` with `access: private` to the events section",
-                obj=type(event), id="telegraphy.W001"))
-    return found
+    kinds = {"error": checks.Error, "warning": checks.Warning}
+    return [kinds[p.level](p.message, hint=p.hint, obj=type(p.declaration), id=f"telegraphy.{p.code}")
+            for p in access_problems(config, events.registered())]
 
 
 @checks.register("telegraphy", checks.Tags.templates)

@@ -9,64 +9,43 @@
     event = MyEventsModel()
     event.register()
 
-Model events leave on ``transaction.on_commit`` (see outbox.py); custom events are BaseEvent subclasses
-whose ``send()`` does the same, or plain ``telegraphy.publish``.
+The declarations and their checks are telegraphy.integration's, shared with Flask; this module answers its
+questions about Django models and connects the signals. Model events leave on ``transaction.on_commit``
+(see outbox.py); custom events are BaseEvent subclasses whose ``send()`` does the same, or plain
+``telegraphy.publish``.
 """
 
 from __future__ import annotations
 
-import threading
 from importlib import import_module
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models.signals import post_delete, post_save
 from django.utils.module_loading import module_has_submodule
 
-from telegraphy.config import ACCESS
 from telegraphy.errors import InvalidEvent
-from telegraphy.events import OP_CREATE, OP_DELETE, OP_UPDATE, OPERATIONS, Event, validate_name
+from telegraphy.events import OP_CREATE, OP_DELETE, OP_UPDATE, Event
+from telegraphy.integration import EventDeclaration, ModelEventDeclaration, Registry
 
 from . import encoding, outbox
 
-_lock = threading.RLock()
-_registry: dict[type, BaseEvent] = {}  # one instance per class: registering again changes nothing
-_by_model: dict[type[models.Model], tuple[BaseEventModel, ...]] = {}
+__all__ = ["OP_CREATE", "OP_DELETE", "OP_UPDATE", "BaseEvent", "BaseEventModel", "autodiscover", "registered"]
+
+_registry = Registry()
 
 
-class BaseEvent:
+class BaseEvent(EventDeclaration):
     """A named event the project sends itself: ``OrderShipped().send({"id": 7})``.
 
-    ``access`` declares who may receive it (public, authenticated or private); the gateway enforces
-    the shared config's ``events`` policies, and ``manage.py check`` reports a declaration they contradict.
+    ``name`` is required; ``verbose_name`` goes to ``meta.verbose_name``; ``access`` (public, authenticated
+    or private) lets ``manage.py check`` report a config that contradicts it.
     """
 
-    name: str | None = None
-    verbose_name: str | None = None
-    access: str | None = None
-
-    def get_name(self) -> str:
-        if not self.name:
-            raise ImproperlyConfigured(f"{type(self).__name__} needs a name, e.g. name = 'shop.OrderShipped'")
-        return self.name
-
-    def validate(self) -> None:
-        """Raise ImproperlyConfigured, naming the class, if the declaration cannot work."""
-        owner = type(self).__name__
-        try:
-            validate_name(self.get_name())
-        except InvalidEvent as exc:
-            raise ImproperlyConfigured(f"{owner}: {exc}") from None
-        if self.access is not None and self.access not in ACCESS:
-            raise ImproperlyConfigured(f"{owner}.access must be one of {', '.join(ACCESS)} or None, "
-                                       f"got {self.access!r}")
-
-    def make(self, data: Any = None, event_type: str | None = None, user: Any = None) -> Event:
-        """The envelope this event sends, with ``data`` encoded as Django encodes JSON."""
-        return Event.create(self.get_name(), encoding.plain(data), event_type, verbose_name=self.verbose_name,
-                            user=user)
+    def plain(self, data: Any) -> Any:
+        return encoding.plain(data)
 
     def send(self, data: Any = None, user: Any = None, using: str | None = None) -> Event:
         """Publish now, or when the transaction open on database ``using`` commits (not if it rolls back).
@@ -78,110 +57,88 @@ class BaseEvent:
         return event
 
     def register(self) -> BaseEvent:
-        """Make this event known (and, for a model, start sending its events); returns the registered one."""
-        with _lock:
-            existing = _registry.get(type(self))
-            if existing is not None:
-                return existing
-            self.validate()
-            _registry[type(self)] = self
-            if isinstance(self, BaseEventModel):
-                _by_model[self.model] = (*_by_model.get(self.model, ()), self)
-                _connect(self.model)
-            return self
+        """Make this event known (and, for a model, start sending its events); returns the registered one.
+
+        Registering a class again changes nothing. A declaration that cannot work raises InvalidEvent
+        naming the class and the attribute.
+        """
+        registered, new = _registry.add(self)
+        if new and isinstance(registered, BaseEventModel):
+            _connect(registered.model)
+        return registered
 
     def unregister(self) -> None:
         """Forget this event's class (its model's writes stop sending it)."""
-        with _lock:
-            event = _registry.pop(type(self), None)
-            if isinstance(event, BaseEventModel):
-                rest = tuple(e for e in _by_model.get(event.model, ()) if e is not event)
-                if rest:
-                    _by_model[event.model] = rest
-                else:
-                    _by_model.pop(event.model, None)
-                    _connect(event.model, False)
+        if _registry.remove(self) and isinstance(self, BaseEventModel):
+            _connect(self.model, False)
 
 
-class BaseEventModel(BaseEvent):
+class BaseEventModel(ModelEventDeclaration, BaseEvent):
     """Create, update and delete events of ``model``, sent after the transaction commits.
 
-    ``fields`` (all concrete fields if None) or ``exclude`` choose the data, unless the model has a
-    ``to_dict()``, which then decides alone; ``operations`` choose which writes send events (none if
-    false-ish); ``name`` defaults to ``"app_label.ModelName"``; ``verbose_name`` goes into the meta.
-    ``user_field`` names the field (usually a ForeignKey to the user model) whose value becomes
-    ``meta.user``, so an event the shared config makes ``access: private`` reaches that user only.
+    The attributes are telegraphy.integration.ModelEventDeclaration's: ``model`` (required), ``fields``
+    or ``exclude`` (concrete and many-to-many fields; ignored if the model has ``to_dict()``),
+    ``operations``, ``name`` (default ``"app_label.ModelName"``), ``verbose_name``, ``access`` and
+    ``user_field`` (a field, usually a ForeignKey to the user model, whose value becomes ``meta.user``).
+    Each save() is one event: two saves of a row in one transaction send two.
     """
 
-    model: type[models.Model] | None = None
-    fields: list[str] | tuple[str, ...] | None = None
-    exclude: list[str] | tuple[str, ...] | None = None
-    operations = (OP_CREATE, OP_UPDATE, OP_DELETE)
-    user_field: str | None = None
+    model_kind = "a Django model class"
 
-    def get_name(self) -> str:
-        if self.name:
-            return self.name
+    def is_model(self, model: Any) -> bool:
+        return isinstance(model, type) and issubclass(model, models.Model)
+
+    def default_name(self) -> str:
         return f"{self.model._meta.app_label}.{self.model.__name__}"
 
-    def validate(self) -> None:
-        owner = type(self).__name__
-        if not (isinstance(self.model, type) and issubclass(self.model, models.Model)):
-            raise ImproperlyConfigured(f"{owner}.model must be a Django model class, got {self.model!r}")
-        super().validate()
-        unknown = [op for op in (self.operations or ()) if op not in OPERATIONS]
-        if unknown:
-            raise ImproperlyConfigured(f"{owner}.operations may hold OP_CREATE, OP_UPDATE and OP_DELETE, "
-                                       f"got {unknown[0]!r}")
-        self._fields = encoding.event_fields(self.model, self.fields, self.exclude, owner)
-        if self.user_field:
-            try:
-                self.model._meta.get_field(self.user_field)
-            except FieldDoesNotExist:
-                raise ImproperlyConfigured(f"{owner}.user_field names {self.user_field!r}, but "
-                                           f"{self.model._meta.label} has no such field") from None
+    def model_label(self) -> str:
+        return self.model._meta.label
 
-    def get_data(self, instance: models.Model) -> Any:
-        """The event's data: the model's ``to_dict()`` when it has one, else the chosen fields."""
-        to_dict = getattr(instance, "to_dict", None)
-        if callable(to_dict):
-            return to_dict()
-        fields = getattr(self, "_fields", None)
-        if fields is None:
-            fields = self._fields = encoding.event_fields(self.model, self.fields, self.exclude, type(self).__name__)
-        return encoding.instance_data(instance, fields)
+    def has_attribute(self, name: str) -> bool:
+        try:
+            self.model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return False
+        return True
 
-    def get_user(self, instance: models.Model) -> Any:
-        """The user a private event is for: the value (an id, for a ForeignKey) of ``user_field``."""
-        if not self.user_field:
-            return None
-        field = instance._meta.get_field(self.user_field)
-        return getattr(instance, field.attname)
+    def describe_attributes(self) -> str:
+        return "its fields: " + ", ".join(f.name for f in self.model._meta.get_fields() if f.concrete or f.many_to_many)
+
+    def check_attribute(self, option: str, name: str) -> None:
+        super().check_attribute(option, name)
+        field = self.model._meta.get_field(name)
+        if option != "user_field" and not (field.concrete or field.many_to_many):
+            raise InvalidEvent(f"{type(self).__name__}.{option} names {name!r}, a reverse relation of "
+                               f"{self.model_label()}: list its own fields or many-to-many fields only")
+
+    def default_attributes(self, exclude: set[str]) -> tuple[str, ...]:
+        return tuple(f.name for f in self.model._meta.concrete_fields if f.name not in exclude)
+
+    def value(self, instance: models.Model, name: str) -> Any:
+        return encoding.field_value(instance, instance._meta.get_field(name))
 
     def emit(self, instance: models.Model, operation: str, using: str | None = None) -> Event | None:
         """Send the event of ``operation`` on ``instance`` if ``operations`` asks for it."""
-        if operation not in (self.operations or ()):
-            return None
-        event = self.make(self.get_data(instance), operation, self.get_user(instance))
-        outbox.send(event, using)
+        event = self.event_for(instance, operation)
+        if event is not None:
+            outbox.send(event, using)
         return event
 
 
 def registered() -> list[BaseEvent]:
     """Every registered event, in registration order."""
-    with _lock:
-        return list(_registry.values())
+    return list(_registry)
 
 
 def _saved(sender, instance, created=False, raw=False, using=None, **kwargs) -> None:
     if raw:  # loaddata: fixtures are not news
         return
-    for event in _by_model.get(sender, ()):
+    for event in _registry.for_model(sender):
         event.emit(instance, OP_CREATE if created else OP_UPDATE, using)
 
 
 def _deleted(sender, instance, using=None, **kwargs) -> None:
-    for event in _by_model.get(sender, ()):
+    for event in _registry.for_model(sender):
         event.emit(instance, OP_DELETE, using)
 
 

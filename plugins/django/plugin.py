@@ -4,5 +4,4 @@ from telegraphy.plugins import Integration
 
 integration = Integration(
     name="django", extra="django", requires=("django",),
-    description="Django app: model events on commit, {% telegraphy_scripts %}, manage.py run_telegraph",
-    module="telegraphy.contrib.django_telegraphy")
+    description="Django app: model events on commit, {% telegraphy_scripts %}, manage.py run_telegraph")

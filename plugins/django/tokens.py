@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import telegraphy
+from telegraphy.integration import page
 
 from . import conf
+
+
+def user_id(user: Any) -> Any:
+    """``user.pk`` for an authenticated user, None for an anonymous visitor or no user."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user.pk
 
 
 def token_for(user: Any, events: Sequence[str] | None = None) -> str | None:
@@ -15,7 +22,5 @@ def token_for(user: Any, events: Sequence[str] | None = None) -> str | None:
 
     ``events`` lists patterns of private events the holder may receive besides its own.
     """
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    conf.get_config()
-    return telegraphy.get_token(user=user.pk, events=events)
+    uid = user_id(user)
+    return None if uid is None else page.token_for(conf.publisher(), uid, events)

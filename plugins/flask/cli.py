@@ -1,14 +1,18 @@
 """``flask telegraphy gateway`` and ``flask telegraphy check``: the gateway and the config check, with the app's config.
 
 Flask imports this module for every ``flask`` command (entry point ``flask.commands``), so it imports
-Flask and click only; everything else is imported when a command runs.
+Flask, click and the gateway's option list only; everything else is imported when a command runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask import current_app
 from flask.cli import AppGroup, ScriptInfo
+
+from telegraphy.gateway.cli import OPTIONS, run_options
 
 telegraphy_group = AppGroup("telegraphy", help="Telegraphy: run the gateway or check the config of this app.")
 
@@ -21,17 +25,23 @@ def _extension(app):
     return extension
 
 
+def gateway_options(command: Callable) -> Callable:
+    """The gateway's command-line options (telegraphy.gateway.cli.OPTIONS) as click options."""
+    for option in reversed(OPTIONS):
+        kind = click.Choice(option.choices) if option.choices else option.type
+        command = click.option(option.flag, option.dest, type=kind, default=option.default,
+                               show_default=option.default is not None, help=option.help)(command)
+    return command
+
+
 @telegraphy_group.command("gateway")
-@click.option("--host", help="Listen on this address instead of gateway.listen.host.")
-@click.option("--port", type=int, help="Listen on this port instead of gateway.listen.port.")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warn", "error"]))
-def gateway(host: str | None, port: int | None, log_level: str) -> None:
+@gateway_options
+def gateway(**options) -> None:
     """Run the gateway in this process with the app's Telegraphy config, until SIGTERM or Ctrl-C."""
     from telegraphy.gateway.cli import run
 
     config = _extension(current_app).config
-    raise SystemExit(run(config, host, port, log_level))
+    raise SystemExit(run(config, **run_options(options)))
 
 
 @telegraphy_group.command("check", with_appcontext=False)
@@ -40,6 +50,7 @@ def check(ctx: click.Context) -> None:
     """Validate the app's Telegraphy config and print it (secrets masked) with its model events."""
     from telegraphy.config import dump
     from telegraphy.errors import TelegraphyError
+    from telegraphy.integration import access_problems
 
     try:
         app = ctx.ensure_object(ScriptInfo).load_app()
@@ -48,6 +59,11 @@ def check(ctx: click.Context) -> None:
     with app.app_context():
         extension = _extension(app)
         click.echo(dump(extension.config), nl=False)
+        problems = access_problems(extension.config, extension.event_models)
+        for problem in problems:
+            click.echo(f"# {problem.level} {problem.code}: {problem.message} (fix: {problem.hint})")
         for model in extension.event_models:
             operations = ", ".join(sorted(model.operations)) or "none"
             click.echo(f"# model events: {model.name} from {model.model.__name__} ({operations})")
+    if any(problem.level == "error" for problem in problems):
+        raise SystemExit(1)

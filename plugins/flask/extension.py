@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,13 +10,11 @@ from typing import Any
 from flask import Flask, current_app, has_app_context, render_template, url_for
 from markupsafe import Markup
 
-from telegraphy import config as config_module
 from telegraphy.config import Config
-from telegraphy.errors import ConfigError
 from telegraphy.events import Event
-from telegraphy.plugins import load_transport
+from telegraphy.integration import Registry, config_from_settings, page
 from telegraphy.proxy import Proxy
-from telegraphy.tokens import mint
+from telegraphy.publisher import Publisher, add_default_provider
 
 from . import transactions
 from .events import BaseEventModel
@@ -27,29 +24,40 @@ _CURRENT_USER = object()
 
 @dataclass(frozen=True)
 class AppState:
-    """What one app's ``Telegraphy`` needs: its validated config and its transport's proxy."""
+    """What one app's ``Telegraphy`` holds: the publisher of the app's config."""
 
-    config: Config
-    proxy: Proxy
+    publisher: Publisher
+
+    @property
+    def config(self) -> Config:
+        return self.publisher.config
+
+    @property
+    def proxy(self) -> Proxy:
+        return self.publisher.proxy
+
+
+NOT_CONFIGURED = ("no Telegraphy config: set app.config['TELEGRAPHY_CONFIG'] to the path of telegraphy.yaml, "
+                  "app.config['TELEGRAPHY'] to a dict with the same keys, or $TELEGRAPHY_CONFIG")
 
 
 def load_config(app: Flask) -> Config:
     """The app's Telegraphy config from ``TELEGRAPHY`` (a dict), ``TELEGRAPHY_CONFIG`` (a path, relative
     to the app's root path) or, with neither, ``$TELEGRAPHY_CONFIG``."""
-    path, mapping = app.config.get("TELEGRAPHY_CONFIG"), app.config.get("TELEGRAPHY")
-    if path and mapping is not None:
-        raise ConfigError("set TELEGRAPHY_CONFIG (a path) or TELEGRAPHY (a dict), not both", source="app.config")
-    if isinstance(mapping, Config):
-        return mapping
-    if mapping is not None:
-        return config_module.from_mapping(mapping, "app.config['TELEGRAPHY']")
-    if not path and not os.environ.get(config_module.ENV_VAR):
-        raise ConfigError("no Telegraphy config: set app.config['TELEGRAPHY_CONFIG'] to the path of "
-                          "telegraphy.yaml, app.config['TELEGRAPHY'] to a dict with the same keys, or "
-                          f"${config_module.ENV_VAR}", source="app.config")
-    if path:
-        path = os.path.join(app.root_path, os.fspath(path))
-    return config_module.load(path)
+    return config_from_settings(app.config.get("TELEGRAPHY_CONFIG"), app.config.get("TELEGRAPHY"),
+                                where="app.config", mapping_source="app.config['TELEGRAPHY']",
+                                not_configured=NOT_CONFIGURED, base=app.root_path)
+
+
+def current_app_publisher() -> Publisher | None:
+    """The current app's publisher, inside an app context of an app using Telegraphy (the default
+    publisher ``telegraphy.publish`` uses there, unless ``telegraphy.configure`` was called)."""
+    if not has_app_context():
+        return None
+    app = current_app._get_current_object()
+    extension = app.extensions.get("telegraphy")
+    state = extension._states.get(app) if isinstance(extension, Telegraphy) else None
+    return None if state is None else state.publisher
 
 
 def user_id(user: Any) -> str | None:
@@ -86,7 +94,7 @@ class Telegraphy:
 
     def __init__(self, app: Flask | None = None) -> None:
         self._states: weakref.WeakKeyDictionary[Flask, AppState] = weakref.WeakKeyDictionary()
-        self._event_models: dict[type, list[BaseEventModel]] = {}
+        self._registry = Registry()
         self._user_loader: Callable[[], Any] | None = None
         if app is not None:
             self.init_app(app)
@@ -97,9 +105,9 @@ class Telegraphy:
 
         if "telegraphy" in app.extensions:
             raise RuntimeError("Telegraphy is already set up on this app: call init_app once per app")
-        config = load_config(app)
-        self._states[app] = AppState(config, load_transport(config.transport.name).proxy(config))
+        self._states[app] = AppState(Publisher(load_config(app)))
         app.extensions["telegraphy"] = self
+        add_default_provider(current_app_publisher)
         app.register_blueprint(blueprint, url_prefix=app.config.setdefault("TELEGRAPHY_URL_PREFIX", "/telegraphy"))
         app.jinja_env.globals["telegraphy_scripts"] = self.scripts
 
@@ -133,6 +141,11 @@ class Telegraphy:
         return self._state().config
 
     @property
+    def publisher(self) -> Publisher:
+        """The current app's publisher (its config, its transport's connections)."""
+        return self._state().publisher
+
+    @property
     def proxy(self) -> Proxy:
         """The current app's proxy of the configured transport."""
         return self._state().proxy
@@ -146,23 +159,18 @@ class Telegraphy:
         instance = event_model() if isinstance(event_model, type) else event_model
         if not isinstance(instance, BaseEventModel):
             raise TypeError(f"register() takes a BaseEventModel subclass, got {event_model!r}")
-        registered = self._event_models.setdefault(instance.model, [])
-        if not any(type(existing) is type(instance) for existing in registered):
-            registered.append(instance)
+        self._registry.add(instance)
         transactions.track(self)
         return event_model
 
     @property
     def event_models(self) -> list[BaseEventModel]:
-        return [model for models in self._event_models.values() for model in models]
+        """The registered model declarations, in registration order."""
+        return list(self._registry)
 
-    def _models_for(self, cls: type) -> list[BaseEventModel]:
+    def _models_for(self, cls: type) -> tuple[BaseEventModel, ...]:
         """The event models of ``cls``, or of its nearest registered base class (mapped inheritance)."""
-        for klass in cls.__mro__:
-            models = self._event_models.get(klass)
-            if models:
-                return models
-        return []
+        return self._registry.for_model(cls)
 
     # -- custom events ---------------------------------------------------------------------------------
     def publish(self, name: str, data: Any = None, event_type: str | None = None, **meta: Any) -> Event:
@@ -170,13 +178,11 @@ class Telegraphy:
 
         ``user=...`` addresses it to one user (``meta.user``) for ``access: private`` event policies.
         """
-        event = Event.create(name, data, event_type, **meta)
-        self.proxy.publish(event)
-        return event
+        return self.publisher.publish(name, data, event_type, **meta)
 
-    def publish_many(self, events: Sequence[Event]) -> None:
+    def publish_many(self, events: Sequence[Event]) -> list[Event]:
         """Publish several events in one round trip, in order."""
-        self.proxy.publish_many(list(events))
+        return self.publisher.publish_many(events)
 
     # -- users and tokens ------------------------------------------------------------------------------
     def user_loader(self, func: Callable[[], Any]) -> Callable[[], Any]:
@@ -197,19 +203,24 @@ class Telegraphy:
             user = self.current_user_id()
             if user is None:
                 return None
-        return mint(self.config.auth, user=user_id(user), events=events, ttl=ttl, **claims)
+        return self.publisher.get_token(user=user_id(user), events=events, ttl=ttl, **claims)
+
+    def token_response(self) -> dict[str, str | None]:
+        """The token endpoint's answer for the user of this request."""
+        return page.token_response(self.publisher, self.current_user_id())
 
     # -- the page ----------------------------------------------------------------------------------------
     def client_options(self) -> dict[str, Any]:
         """What the page's ``Telegraphy.configure({...})`` gets: gateway URL, realm, token and token URL."""
-        config = self.config
-        options: dict[str, Any] = {"url": config.gateway.url, "realm": config.gateway.realm}
         token = self.get_token()
-        if token is not None:  # anonymous pages get no token URL: they connect anonymously
-            options.update(token=token, tokenUrl=url_for("telegraphy.token"))
-        return options
+        return page.client_options(self.publisher, token, url_for("telegraphy.token") if token else None)
 
     def scripts(self) -> Markup:
-        """The Jinja global ``{{ telegraphy_scripts() }}``: the client script tag and its configuration."""
-        return Markup(render_template("telegraphy/scripts.html", script_url=url_for("telegraphy.script"),
-                                      options=self.client_options()))
+        """The Jinja global ``{{ telegraphy_scripts() }}``: the client script tag and its configuration.
+
+        It renders ``telegraphy/scripts.html``, which an app may override; the template gets ``tags`` (the
+        default markup), ``script_url`` and ``options``.
+        """
+        script_url, options = url_for("telegraphy.script"), self.client_options()
+        tags = Markup(page.script_tags(script_url, options))  # every value in it is escaped
+        return Markup(render_template("telegraphy/scripts.html", tags=tags, script_url=script_url, options=options))

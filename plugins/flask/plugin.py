@@ -5,5 +5,4 @@ from telegraphy.plugins import Integration
 integration = Integration(
     name="flask", extra="flask", requires=("flask", "flask_sqlalchemy"),
     description="Flask extension: SQLAlchemy model events after commit, custom events, tokens, "
-                "{{ telegraphy_scripts() }}, flask telegraphy gateway|check",
-    module="telegraphy.contrib.flask_telegraphy")
+                "{{ telegraphy_scripts() }}, flask telegraphy gateway|check")

@@ -57,10 +57,19 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    """Recursive descent; every construct that nests (parentheses, ``not``, lists) counts against
+    ``max_depth``, so evaluating the predicate it builds is bounded too."""
+
+    def __init__(self, text: str, max_depth: int) -> None:
         self.tokens = _tokens(text)
         self.pos = 0
         self.depth = 0
+        self.max_depth = max_depth
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise FilterError(f"filter nested more than {self.max_depth} levels deep")
 
     def peek(self) -> str | None:
         return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
@@ -81,9 +90,7 @@ class _Parser:
         return pred
 
     def expr(self) -> Predicate:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise FilterError("filter nested too deeply")
+        self.enter()
         terms = [self.conj()]
         while self.peek() == "or":
             self.take()
@@ -101,9 +108,7 @@ class _Parser:
     def neg(self) -> Predicate:
         if self.peek() == "not":
             self.take()
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise FilterError("filter nested too deeply")
+            self.enter()
             inner = self.neg()
             self.depth -= 1
             return lambda env: not inner(env)
@@ -147,6 +152,7 @@ class _Parser:
                 raise FilterError(f"unknown field {value!r}: paths start with name, data or meta")
             return lambda env: _lookup(env, parts)
         if value == "[":
+            self.enter()
             items = []
             while not self.at("]"):
                 items.append(self.value())
@@ -155,6 +161,7 @@ class _Parser:
                 elif not self.at("]"):
                     raise FilterError("expected ',' or ']' in list")
             self.take("]")
+            self.depth -= 1
             return lambda env: [i(env) for i in items]
         raise FilterError(f"expected a value, got {value!r}")
 
@@ -208,10 +215,10 @@ def _contains(left, right) -> Predicate:
     return test
 
 
-def compile_filter(text: Any) -> Predicate:
+def compile_filter(text: Any, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Predicate:
     """Parse ``text`` once into a predicate over an envelope dict; FilterError if it is invalid."""
     if not isinstance(text, str) or not text.strip():
         raise FilterError("a filter must be a non-empty string")
-    if len(text) > MAX_LENGTH:
-        raise FilterError(f"a filter may be at most {MAX_LENGTH} characters")
-    return _Parser(text).parse()
+    if len(text) > max_length:
+        raise FilterError(f"a filter may be at most {max_length} characters (limits.max_filter_length)")
+    return _Parser(text, max_depth).parse()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from importlib.resources import files
@@ -19,6 +20,7 @@ class Metrics:
         self.sessions_total = 0
         self.protocol_errors = 0
         self.slow_clients_dropped = 0
+        self.fanout_errors = 0
         self.refused: Counter[str] = Counter()
 
     def render(self, gateway) -> str:
@@ -40,8 +42,22 @@ class Metrics:
         metric("connections_total", "counter", "WebSocket connections opened.", [({}, self.connections_total)])
         metric("sessions_total", "counter", "WAMP sessions established.", [({}, self.sessions_total)])
         metric("sessions_detached", "gauge", "Sessions away that may still resume.",
-               [({}, gateway.resumption.detached_count)])
-        metric("subscriptions", "gauge", "Distinct subscriptions.", [({}, gateway.broker.subscription_count)])
+               [({}, gateway.resumption.away_count)])
+        metric("sessions_evicted_total", "counter", "Away sessions forgotten early (limits.max_away_sessions).",
+               [({}, gateway.resumption.evicted)])
+        metric("subscriptions", "gauge", "Distinct subscriptions.", [({}, gateway.hub.subscription_count)])
+        metric("fanout_backlog", "gauge", "Accepted events not yet delivered to their whole audience.",
+               [({}, gateway.hub.backlog)])
+        metric("fanout_errors_total", "counter", "Failures contained to one subscription or subscriber.",
+               [({}, self.fanout_errors)])
+        history = gateway.history.stats()
+        for key, help_text in (("topics", "Event names with history state."), ("entries", "Events held in history."),
+                               ("bytes", "Bytes of events held in history.")):
+            metric(f"history_{key}", "gauge", help_text, [({}, history[key])])
+        metric("config_generation", "gauge", "The config in force: 1 at start, one more per reload.",
+               [({}, gateway.generation)])
+        limits = dataclasses.asdict(gateway.config.limits)
+        metric("limit", "gauge", "The limits.* in force.", [({"name": k}, v) for k, v in sorted(limits.items())])
         metric("protocol_errors_total", "counter", "Sessions closed for a protocol violation.",
                [({}, self.protocol_errors)])
         metric("slow_clients_dropped_total", "counter", "Clients cut off for not reading fast enough.",
@@ -69,8 +85,8 @@ class Health(_Page):
     def render_GET(self, request):
         gw = self.gateway
         healthy = gw.representative.healthy and not gw.closing
-        body = {"status": "ok" if healthy else "degraded", "epoch": gw.broker.history.epoch,
-                "connections": len(gw.connections), "subscriptions": gw.broker.subscription_count,
+        body = {"status": "ok" if healthy else "degraded", "epoch": gw.history.epoch,
+                "connections": len(gw.connections), "subscriptions": gw.hub.subscription_count,
                 "transport": {"name": gw.config.transport.name,
                               **gw.representative.status()}}
         request.setResponseCode(200 if healthy else 503)

@@ -1,26 +1,33 @@
-"""Wiring: the gateway as a Twisted service (start and stop as Deferreds)."""
+"""Wiring: the one place that builds the gateway's parts and hands each its collaborators.
+
+The reactor is passed in (``telegraphy-gateway`` gets it from ``twisted.internet.task.react``), and
+every part that keeps time reads it from that reactor, so tests run the whole gateway on a
+``task.Clock`` or on a real reactor alike. Parts read the config through ``lambda: self.config``,
+so a reloaded config applies to them at once.
+"""
 
 from __future__ import annotations
 
-import fnmatch
-from urllib.parse import urlsplit
+import dataclasses
+from fnmatch import fnmatchcase
 
-from autobahn.twisted.resource import WebSocketResource
-from autobahn.twisted.websocket import WebSocketServerFactory
 from twisted.application import service
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer, task
 from twisted.logger import Logger
 from twisted.web.server import Site
 
 from ..config import Config
+from ..events import Event
 from ..plugins import load_transport
 from . import http, procedures
+from .access import Access
 from .auth import Authenticator
+from .history import History, MemoryHistory
+from .hub import Hub
 from .resume import Resumption
-from .router import Broker
-from .session import SUBPROTOCOLS, GatewaySession
+from .session import Services
 
-SHUTDOWN_GRACE = 5.0
+SHUTDOWN_GRACE = 5.0  # seconds to deliver what was accepted and let clients close, when stopping
 
 
 class Gateway(service.Service):
@@ -28,47 +35,64 @@ class Gateway(service.Service):
 
     log = Logger()
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, reactor, history: History | None = None) -> None:
         self.config = config
+        self.reactor = reactor
         self.metrics = http.Metrics()
-        self.connections: set[GatewaySession] = set()
+        self.connections: set = set()  # of WampWebSocket
+        self.generation = 1  # of the config in force (a reload adds one)
         self.closing = False
-        self.authenticator = Authenticator(config)
-        self.factory = WebSocketServerFactory(config.gateway.url, protocols=list(SUBPROTOCOLS))
-        self.factory.protocol = GatewaySession
-        self.factory.gateway = self
+        current = lambda: self.config  # noqa: E731 - every part reads the config in force
         limits = config.limits
-        self.factory.setProtocolOptions(
-            maxMessagePayloadSize=limits.max_message_bytes, maxFramePayloadSize=limits.max_message_bytes,
-            autoPingInterval=25, autoPingTimeout=10, openHandshakeTimeout=10, closeHandshakeTimeout=2,
-            perMessageCompressionAccept=lambda offers: None)
-        self.broker = Broker(config, self.metrics, self.factory.prepareMessage)
-        self.resumption = Resumption(self)
-        self.procedures = procedures.table(self)
-        self.representative = load_transport(config.transport.name).representative(config)
+        self.history = history or MemoryHistory(limits.history_topics, limits.history_bytes)
+        self.access = Access(current)
+        self.authenticator = Authenticator(current, reactor.seconds)
+        self.hub = Hub(self.history, self.access, current, self.metrics, reactor)
+        self.resumption = Resumption(self.hub, self.history, self.access, current, reactor)
+        self.services = Services(
+            config=current, hub=self.hub, access=self.access, authenticator=self.authenticator,
+            resumption=self.resumption, metrics=self.metrics, reactor=reactor,
+            procedures=procedures.table(self.hub, self.history, self.access, self.authenticator, current,
+                                        self.metrics))
+        self.representative = load_transport(config.transport.name).representative(config, reactor)
         self.port = None
 
-    def origin_allowed(self, origin: str, host: str) -> bool:
-        """An Origin is allowed if it matches ``gateway.allowed_origins`` (shell patterns), or, when
-        that list is empty, if it is the gateway's own origin (same host and port)."""
-        allowed = self.config.gateway.allowed_origins
-        if not allowed:
-            return urlsplit(origin).netloc == host
-        return any(fnmatch.fnmatchcase(origin, pattern) for pattern in allowed)
+    def admit(self, request) -> tuple[int, str] | None:
+        """None if this WebSocket handshake may proceed, else (HTTP status, reason)."""
+        if self.closing:
+            return 503, "gateway is shutting down"
+        if len(self.connections) >= self.config.limits.max_connections:
+            self.metrics.refused["max_connections"] += 1
+            return 503, "too many connections"
+        origin = request.headers.get("origin")
+        if origin and not self.access.origin_allowed(origin):
+            self.metrics.refused["origin"] += 1
+            self.log.info("refused a connection from origin {origin}", origin=origin)
+            return 403, f"origin {origin} is not allowed"
+        return None
 
-    def session_ended(self, session: GatewaySession) -> None:
-        self.resumption.detach(session)
-        self.broker.drop_session(session)
+    def accept(self, event: Event) -> None:
+        """What the representative calls per event: accepted when this returns, delivered soon after."""
+        self.hub.accept(event)
 
     @defer.inlineCallbacks
     def startService(self):
+        # autobahn.twisted is imported when the gateway starts, not when it is built: txaio serves one
+        # framework per process, and unit tests build gateways beside asyncio WAMP clients.
+        from autobahn.twisted.resource import WebSocketResource
+
+        from .websocket import WampWebSocketFactory
+
         super().startService()
-        yield self.representative.start(self.broker.publish)
-        site = Site(http.root(self, WebSocketResource(self.factory)))
+        yield self.representative.start(self.accept)
+        factory = WampWebSocketFactory(self.config.gateway.url, self.services, self.reactor, admit=self.admit,
+                                       on_open=self.connections.add, on_close=self.connections.discard)
+        self.hub.flush = factory.flush
+        site = Site(http.root(self, WebSocketResource(factory)), reactor=self.reactor)
         site.noisy = False
         site.log = lambda request: None
         gw = self.config.gateway
-        self.port = reactor.listenTCP(gw.port, site, interface=gw.host, backlog=1024)
+        self.port = self.reactor.listenTCP(gw.port, site, interface=gw.host, backlog=1024)
         self.resumption.start()
         self.log.info("telegraphy-gateway listening on ws://{host}:{port}{path} (realm {realm}), "
                       "transport {transport}", host=gw.host, port=self.port.getHost().port, path=gw.path,
@@ -76,19 +100,82 @@ class Gateway(service.Service):
 
     @defer.inlineCallbacks
     def stopService(self):
-        """Stop accepting, say GOODBYE to every session, let them flush, then stop the transport."""
+        """Stop accepting, deliver what was accepted, say GOODBYE to every session, let them flush."""
         self.closing = True
         super().stopService()
         if self.port is not None:
             yield self.port.stopListening()
         # no new events first: an event taken from the transport now would reach no client
         yield self.representative.stop()
-        for session in list(self.connections):
-            session.goodbye("wamp.close.system_shutdown", "gateway shutting down")
-        deadline = reactor.seconds() + SHUTDOWN_GRACE
-        while self.connections and reactor.seconds() < deadline:
-            yield task.deferLater(reactor, 0.05, lambda: None)
-        for session in list(self.connections):
-            session.dropConnection(abort=True)
+        deadline = self.reactor.seconds() + SHUTDOWN_GRACE
+        yield self._within(self.hub.idle(), deadline)
+        for connection in list(self.connections):
+            if connection.session is not None:
+                connection.session.goodbye("wamp.close.system_shutdown", "gateway shutting down")
+        while self.connections and self.reactor.seconds() < deadline:
+            yield task.deferLater(self.reactor, 0.05, lambda: None)
+        for connection in list(self.connections):
+            connection.dropConnection(abort=True)
         self.resumption.stop()
         self.log.info("telegraphy-gateway stopped")
+
+    def _within(self, d: defer.Deferred, deadline: float) -> defer.Deferred:
+        return d.addTimeout(max(0.0, deadline - self.reactor.seconds()), self.reactor).addErrback(
+            lambda failure: failure.trap(defer.TimeoutError))
+
+    # -- what the web app asks of live sessions (telegraphy.disconnect, telegraphy.unsubscribe...) --
+    def sessions(self, user: str | None = None) -> list:
+        """The established sessions, or those of ``user``."""
+        found = [c.session for c in self.connections if c.session is not None and c.session.identity is not None]
+        return found if user is None else [s for s in found if s.identity.user == user]
+
+    def disconnect(self, user: str, reason: str = "") -> int:
+        """Close every session of ``user`` (logged out, banned) so that none can resume; returns how many."""
+        text = reason or "disconnected by the web app"
+        sessions = self.sessions(user)
+        for session in sessions:
+            session.goodbye("telegraphy.close.disconnected", text, resumable=False)
+        self.resumption.revoke_user(user)
+        self.log.info("disconnected {n} session(s) of user {user}: {text}", n=len(sessions), user=user, text=text)
+        return len(sessions)
+
+    def unsubscribe(self, user: str, pattern: str, reason: str = "telegraphy.error.unsubscribed") -> int:
+        """Remove the subscriptions of ``user``'s sessions whose topic matches ``pattern`` (shell style),
+        with a WAMP notice to each; returns how many."""
+        removed = 0
+        for session in self.sessions(user):
+            for sub in list(session.subscriptions.values()):
+                if fnmatchcase(sub.topic, pattern):
+                    self.hub.revoke(sub, session, reason)
+                    removed += 1
+        return removed
+
+    # -- a new config without dropping sessions ----------------------------------------------------
+    def reconfigure(self, config: Config) -> list[str]:
+        """Put ``config`` in force for every part and every live session; returns the keys that only
+        a restart applies (the listen address, the transport...), unchanged meanwhile."""
+        old = self.config
+        keep_restart = {
+            "gateway.listen": (old.gateway.host, old.gateway.port) != (config.gateway.host, config.gateway.port),
+            "gateway.url": old.gateway.url != config.gateway.url,
+            "transport": old.transport != config.transport,
+            "limits.history_topics/history_bytes": (old.limits.history_topics, old.limits.history_bytes)
+            != (config.limits.history_topics, config.limits.history_bytes),
+        }
+        needs_restart = [key for key, changed in keep_restart.items() if changed]
+        self.config = dataclasses.replace(config, gateway=dataclasses.replace(
+            config.gateway, host=old.gateway.host, port=old.gateway.port, url=old.gateway.url),
+            transport=old.transport)
+        self.generation += 1
+        for connection in list(self.connections):
+            session = connection.session
+            if session is None or session.identity is None:
+                continue
+            if connection.origin and not self.access.origin_allowed(connection.origin):
+                session.goodbye("telegraphy.close.origin_not_allowed",
+                                f"origin {connection.origin} is no longer allowed", resumable=False)
+                continue
+            for sub in list(session.subscriptions.values()):
+                if sub.match == "exact" and not self.access.may_subscribe(session.identity, sub.topic):
+                    self.hub.revoke(sub, session, "telegraphy.error.not_authorized")
+        return needs_restart

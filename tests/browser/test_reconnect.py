@@ -3,6 +3,7 @@ reconnects by itself, resumes its session or starts a new one, and misses nothin
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -120,7 +121,7 @@ def test_events_published_between_reconnect_and_resubscribe_are_not_lost(gateway
 def test_an_expired_token_is_replaced_by_a_fresh_one_from_the_token_url(gateway, site, page):
     from telegraphy.tokens import mint
 
-    stale = mint(site.auth, user="alice", ttl=-60)  # e.g. a page restored from the browser's cache
+    stale = mint(site.auth, user="alice", now=time.time() - 120)  # expired: a page restored from the browser's cache
     page.goto(site.url("demo.html", url=gateway.url, token=stale, token_url="/token?user=alice"))
     subscribed(page)
     publish(gateway.config_path, event("mail.Inbox", "for alice", user="alice"))

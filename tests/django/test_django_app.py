@@ -18,7 +18,7 @@ from telegraphy.contrib.django_telegraphy.events import BaseEvent, BaseEventMode
 
 from telegraphy import tokens
 from telegraphy.config import from_mapping
-from telegraphy.errors import ConfigError
+from telegraphy.errors import ConfigError, InvalidEvent
 
 PAGE = Template("{% load telegraphy_tags %}{% telegraphy_scripts %}")
 
@@ -127,13 +127,13 @@ def test_declaration_errors_name_the_class_and_the_field():
     class Typo(BaseEventModel):
         model = Article
         fields = ["titel"]
-    with pytest.raises(Exception, match=r"Typo\.fields names the field 'titel', but telegraphy_testapp\.Article"):
+    with pytest.raises(InvalidEvent, match=r"Typo\.fields names the field 'titel', but telegraphy_testapp\.Article"):
         Typo().register()
 
     class BadOperation(BaseEventModel):
         model = Article
         operations = ("create", "upsert")
-    with pytest.raises(Exception, match="got 'upsert'"):
+    with pytest.raises(InvalidEvent, match=r"BadOperation\.operations: unknown operation 'upsert'"):
         BadOperation().register()
 
 
@@ -143,10 +143,10 @@ def test_the_plugin_entry_imports_without_django():
         sys.modules["django"] = None  # as if Django were not installed
         from telegraphy.plugins import load_integration
         integration = load_integration("django")
-        print(integration.name, integration.extra, integration.module)
+        print(integration.name, integration.extra, *integration.requires)
     """))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django", "django", "telegraphy.contrib.django_telegraphy"]
+    assert result.stdout.split() == ["django", "django", "django"]
 
 
 def test_only_models_with_events_get_receivers_so_other_models_keep_fast_deletes():
@@ -176,3 +176,22 @@ def test_an_unreachable_gateway_is_logged_and_the_write_stays_committed(caplog):
             Note.objects.create(text="kept")
     assert Note.objects.filter(text="kept").exists()
     assert "telegraphy: 1 event(s) not sent (telegraphy_testapp.Note)" in caplog.text
+
+
+@pytest.mark.django_db
+def test_the_app_never_configures_the_process_and_offers_its_publisher_as_the_default(client, monkeypatch):
+    import telegraphy
+    from telegraphy import publisher as publisher_module
+
+    monkeypatch.setattr(publisher_module, "_configured", None)  # as in a project that never calls configure()
+    user = get_user_model().objects.create_user("ada", password="pw")
+    client.force_login(user)
+    assert client.get("/page/").status_code == 200 and client.get("/telegraphy/token/").json()["token"]
+    assert publisher_module._configured is None
+    assert telegraphy.get_publisher() is conf.publisher() and telegraphy.get_config() is conf.get_config()
+
+    elsewhere = telegraphy.configure({"auth": {"secret": SECRET}, "gateway": {"realm": "elsewhere"}})
+    assert telegraphy.get_config() is elsewhere  # the program's own choice wins for telegraphy.publish...
+    assert conf.get_config().source.endswith("telegraphy.yaml")  # ...and the settings still decide for the app
+    options = configure_call(client.get("/page/").content.decode())
+    assert options["realm"] == "telegraphy" and tokens.verify(conf.get_config().auth, options["token"])

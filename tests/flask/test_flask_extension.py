@@ -84,6 +84,32 @@ def test_missing_or_doubled_config_is_a_clear_error(config_path, monkeypatch):
     assert Telegraphy(Flask(__name__)).config.source == str(config_path)
 
 
+def test_inside_an_app_context_telegraphy_publish_uses_the_apps_publisher(config_path, tmp_path, monkeypatch):
+    import telegraphy
+    from telegraphy import publisher as publisher_module
+
+    monkeypatch.setattr(publisher_module, "_configured", None)
+    monkeypatch.setattr(publisher_module, "_fallback", None)
+    monkeypatch.setattr(publisher_module, "_providers", [])  # only Flask's (Django's too in a combined run)
+    monkeypatch.delenv("TELEGRAPHY_CONFIG", raising=False)
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")  # no telegraphy.yaml here either
+    shop, other = Flask("shop"), Flask("other")
+    shop.config["TELEGRAPHY_CONFIG"] = str(config_path)
+    other.config["TELEGRAPHY"] = {**settings(config_path), "gateway": {"realm": "other"}}
+    tg = Telegraphy(shop)
+    Telegraphy(other)
+    for app in (shop, other):
+        with app.app_context():
+            assert telegraphy.get_publisher() is app.extensions["telegraphy"].publisher
+    assert tg.publisher is tg._states[shop].publisher and tg.proxy is tg.publisher.proxy
+    with other.app_context():
+        assert telegraphy.get_config().gateway.realm == "other"
+    with pytest.raises(ConfigError, match=r"set \$TELEGRAPHY_CONFIG"):  # no app here: the usual default
+        telegraphy.get_publisher()
+    assert publisher_module._configured is None  # the extension never configures the process
+
+
 # -- model events ----------------------------------------------------------------------------------
 def test_the_default_name_is_the_package_and_the_class(app):
     assert default_name(Order) == "flaskshop.Order"  # from flaskshop.models, as Django's app_label.Model
@@ -92,11 +118,12 @@ def test_the_default_name_is_the_package_and_the_class(app):
 
 @pytest.mark.parametrize("options, message", [
     ({"model": dict}, "must be a mapped SQLAlchemy model class"),
-    ({"model": Order, "fields": ("id", "nope")}, r"fields: Order has no attribute 'nope' \(its columns"),
+    ({"model": Order, "fields": ("id", "nope")}, r"Bad\.fields names the field 'nope', but Order has no such field "
+                                                 r"\(its columns and relationships: "),
     ({"model": Order, "exclude": "note"}, "must be a list of attribute names"),
     ({"model": Order, "operations": ("create", "upsert")}, "unknown operation 'upsert'"),
     ({"model": Order, "name": "bad name!"}, "invalid event name"),
-    ({"model": Order, "user_field": "owner"}, "user_field: Order has no attribute 'owner'"),
+    ({"model": Order, "user_field": "owner"}, r"Bad\.user_field names the field 'owner', but Order has no such"),
 ])
 def test_bad_event_models_are_refused_when_registered(options, message):
     with pytest.raises(InvalidEvent, match=message):
@@ -133,7 +160,7 @@ def test_a_gateway_that_is_down_is_logged_after_the_commit_which_stands(make_app
         db.session.add(Customer(name="Ada"))
         db.session.commit()
         assert db.session.scalars(db.select(Customer.name)).all() == ["Ada"]
-    assert re.search(r"1 model event\(s\) of a committed transaction were not sent \(flaskshop.Customer\): "
+    assert re.search(r"telegraphy: 1 event\(s\) not sent \(flaskshop.Customer\): "
                      r"the gateway at http://127.0.0.1:\d+/RPC2 is unavailable", caplog.text)
 
 
@@ -171,7 +198,8 @@ def test_telegraphy_scripts_renders_the_client_and_a_token_for_the_user(make_app
 def test_anonymous_pages_connect_without_a_token(app):
     with app.test_request_context("/"):
         options = page_options(app.jinja_env.from_string("{{ telegraphy_scripts() }}").render())
-    assert set(options) == {"url", "realm"}
+    url = app.extensions["telegraphy"].config.gateway.url  # no token, so no URL to refresh one from
+    assert options == {"url": url, "realm": "telegraphy", "token": None, "tokenUrl": None}
 
 
 def test_the_options_are_escaped_for_a_script_tag(config_path):
@@ -248,6 +276,18 @@ def test_check_lists_the_model_events(make_app, config_path):
     tg.register(type("Orders", (BaseEventModel,), {"model": Order, "operations": ("update", "create")}))
     output = check(app).output
     assert output.endswith("# model events: flaskshop.Order from Order (create, update)\n")
+
+
+def test_check_reports_declarations_the_config_contradicts(make_app, config_path):
+    app, tg = make_app(TELEGRAPHY_CONFIG=str(config_path))
+    tg.register(type("Orders", (BaseEventModel,), {"model": Order, "access": "private", "user_field": "customer"}))
+    result = check(app)
+    assert result.exit_code == 1
+    assert (f"# error E002: Orders declares access 'private' but {config_path} gives 'flaskshop.Order' access "
+            "'public' (events pattern '*') (fix: add `- match: \"flaskshop.Order\"` with `access: private` before "
+            "that pattern)\n") in result.output
+    assert "# warning W001: Orders.user_field addresses 'flaskshop.Order' to one user" in result.output
+    assert result.output.endswith("# model events: flaskshop.Order from Order (create, delete, update)\n")
 
 
 def test_check_reports_a_broken_config_without_a_traceback(config_path):

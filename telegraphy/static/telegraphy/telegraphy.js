@@ -92,10 +92,28 @@
       emit("error", {reason: "telegraphy.error.invalid_url", message: String(exc.message || exc)});
       return;
     }
-    var socket = ws;
-    socket.onopen = function () { onOpen(socket, s); };
+    var socket = ws, opened = false;
+    socket.onopen = function () { opened = true; onOpen(socket, s); };
     socket.onmessage = function (e) { if (socket === ws) { onMessage(e.data); } };
-    socket.onclose = function (e) { if (socket === ws) { onClose(e); } };
+    socket.onclose = function (e) {
+      if (socket !== ws) { return; }
+      if (!opened && !stopped) { emit("error", handshakeFailed(s.url, e)); }
+      onClose(e);
+    };
+  }
+
+  /* A WebSocket closed before it opened: the gateway refused the handshake (HTTP 403 for an origin not
+     in gateway.allowed_origins, 503 at limits.max_connections or while it shuts down) or could not be
+     reached. Browsers show pages neither the HTTP status nor which it was (the console does), so say
+     what the likely causes are, and where to look. */
+  function handshakeFailed(url, e) {
+    var origin = root.location && root.location.origin;
+    return {reason: "telegraphy.error.connection_failed", url: url, origin: origin, code: e.code, attempt: attempt + 1,
+            message: "cannot open a WebSocket to " + url + ": the gateway refused the handshake or could not be " +
+              "reached (the browser does not tell the page which). Likely causes: this page's origin " + origin +
+              " is not in the gateway's allowed_origins (HTTP 403); the gateway is at limits.max_connections or " +
+              "shutting down (HTTP 503); the gateway is not running or the url is wrong. The browser console " +
+              "shows the HTTP status, the gateway's log the reason; retrying with backoff."};
   }
 
   function onOpen(socket, s) {
