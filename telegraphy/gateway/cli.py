@@ -119,7 +119,7 @@ def write_ready_file(path: str, gateway) -> None:
 
 
 def _serve(reactor, config: Config, host: str | None, port: int | None, ready_file: str | None = None):
-    """Start a gateway on ``reactor``; the Deferred fires (with the exit code) only if it cannot start."""
+    """Start a gateway on ``reactor``; the Deferred fails (SystemExit with the exit code) only if it cannot start."""
     import signal
 
     from twisted.internet import defer
@@ -133,7 +133,7 @@ def _serve(reactor, config: Config, host: str | None, port: int | None, ready_fi
         gateway = Gateway(config, reactor)
     except TelegraphyError as exc:
         print(f"telegraphy-gateway: {exc}", file=sys.stderr)
-        return defer.succeed(2)
+        return defer.fail(SystemExit(2))  # task.react exits 0 for any result: the code travels as SystemExit
     failed = defer.Deferred()
 
     def cannot_start(failure) -> None:
@@ -143,7 +143,7 @@ def _serve(reactor, config: Config, host: str | None, port: int | None, ready_fi
             message = (f"{config.source}, key 'gateway.listen.port': cannot listen on {gw.host}:{gw.port}: "
                        f"{getattr(error, 'strerror', None) or error}: change gateway.listen.port (or --port)")
         print(f"telegraphy-gateway: cannot start: {message}", file=sys.stderr)
-        failed.callback(1)
+        failed.errback(SystemExit(1))
 
     def started(_) -> None:
         if ready_file:
