@@ -218,7 +218,8 @@ class Config:
 
     @property
     def using(self) -> str:
-        """What a command line tool says about the file it read: ``using ./telegraphy.yaml (...)``."""
+        """What a command line tool says about the file it read: ``using /srv/app/telegraphy.yaml (found in the
+        current directory)``."""
         return f"using {self.source} ({self.found_by})"
 
     def policy(self, name: str) -> EventPolicy:
@@ -309,8 +310,8 @@ def locate(path: str | os.PathLike | None = None) -> tuple[str, str]:
         return os.fspath(path), "given"
     if os.environ.get(ENV_VAR):
         return os.environ[ENV_VAR], f"from ${ENV_VAR}"
-    if os.path.isfile(DEFAULT_FILE):
-        return DEFAULT_FILE, "found in the current directory"
+    if os.path.isfile(DEFAULT_FILE):  # absolute: messages stay clear, relative paths in it stay right after a chdir
+        return os.path.abspath(DEFAULT_FILE), "found in the current directory"
     raise ConfigError(f"no config given: pass --config FILE, set ${ENV_VAR} to the path of telegraphy.yaml, or "
                       f"create {DEFAULT_FILE}")
 

@@ -120,8 +120,9 @@ def test_without_a_path_the_env_var_then_the_current_directory_and_it_says_which
     monkeypatch.delenv("TELEGRAPHY_CONFIG", raising=False)
     write(tmp_path, f"auth: {{secret: {SECRET}}}\n")
     found = config.load(None)
-    assert (found.source, found.found_by) == ("./telegraphy.yaml", "found in the current directory")
-    assert found.using == "using ./telegraphy.yaml (found in the current directory)"
+    here = str(tmp_path / "telegraphy.yaml")
+    assert (found.source, found.found_by) == (here, "found in the current directory")
+    assert found.using == f"using {here} (found in the current directory)"
 
     elsewhere = tmp_path / "elsewhere.yaml"
     elsewhere.write_text(f"auth: {{secret: {SECRET}}}\ngateway: {{realm: other}}\n")
