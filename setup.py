@@ -11,6 +11,7 @@ PLUGIN_PACKAGES = {
     "telegraphy.transports.xmlrpc": "plugins/xmlrpc",
     "telegraphy.transports.rabbitmq": "plugins/rabbitmq",
     "telegraphy.transports.zeromq": "plugins/zeromq",
+    "telegraphy.transports.memory": "plugins/memory",
     "telegraphy.contrib.django_telegraphy": "plugins/django",
     "telegraphy.contrib.flask_telegraphy": "plugins/flask",
 }
@@ -76,6 +77,7 @@ setup(
             "xmlrpc = telegraphy.transports.xmlrpc:transport",
             "rabbitmq = telegraphy.transports.rabbitmq:transport",
             "zeromq = telegraphy.transports.zeromq:transport",
+            "memory = telegraphy.transports.memory:transport",
         ],
         "telegraphy.integrations": [
             "django = telegraphy.contrib.django_telegraphy.plugin:integration",

@@ -1,6 +1,6 @@
 """Shared benchmark plumbing: child processes spoken to in JSON lines, gateway metrics, results files.
 
-Gateways, configs and ports come from the test suite's helpers (tests/support.py), imported, not copied.
+Gateways and configs come from telegraphy.testing, the helpers the test suite uses too.
 """
 
 from __future__ import annotations
@@ -21,15 +21,16 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from telegraphy.testing import TEST_SECRET as SECRET
+from telegraphy.testing import GatewayProcess, wait_for, write_config
+from telegraphy.testing import unused_port as free_port
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 NODE_MODULES = ROOT / "tests" / "js" / "node_modules"
 PEER_JS = HERE / "wamp_peer.js"
 CHILD_MAX_SECONDS = 900  # every child process ends by itself after this, whatever happens
-
-sys.path.insert(0, str(ROOT / "tests"))
-from support import SECRET, GatewayProcess, free_port, wait_for, write_config  # noqa: E402
 
 __all__ = ["SECRET", "GatewayProcess", "LineProcess", "MetricsPoller", "NodePeers", "Options", "WebApp",
            "cpu_seconds", "free_port", "gateway_metrics", "machine", "merge_hists", "percentile",

@@ -1,6 +1,8 @@
 """Load and validate the shared YAML config read by both the web app and the gateway.
 
-Every error names the file, the line and the key, and says what was expected.
+Every key is declared once below (type, default, checks, prose) with :func:`telegraphy.schema.setting`;
+the loader, ``telegraphy check`` and the configuration reference in the docs all read those declarations.
+Every error names the file, the line and the key, and all of a file's errors are reported together.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ import dataclasses
 import fnmatch
 import os
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -17,14 +18,233 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, PluginError
+from .schema import DEFAULTS, REQUIRED, Section, as_dict, plain, read, setting
+
+__all__ = ["ACCESS", "DEFAULT_FILE", "ENV_VAR", "AuthConfig", "Config", "EventPolicy", "GatewayConfig", "Limits",
+           "Section", "TransportConfig", "dump", "from_mapping", "load", "locate"]
 
 ENV_VAR = "TELEGRAPHY_CONFIG"
+DEFAULT_FILE = "./telegraphy.yaml"
 ACCESS = ("public", "authenticated", "private")
 MIN_SECRET_LENGTH = 16
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
+_ENV_TOKEN = re.compile(r"__telegraphy_env_([0-9]+)__")
 
 
+# -- the keys ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TransportConfig:
+    """``transport``: which plugin carries events from the web app to the gateway."""
+
+    name: str = setting("xmlrpc", "The transport plugin: ``xmlrpc`` (embedded, no broker), ``rabbitmq``, "
+                                  "``zeromq``, ``memory`` (for tests, in one process), or any installed one "
+                                  "(``telegraphy plugins`` lists them and says which are usable).")
+    options: Any = setting(None, "The transport's own options, checked by its plugin; each transport's page "
+                                 "lists them.", manual=True, doc_default="the transport's")
+    plugin: Any = field(default=None, repr=False, compare=False)  # the loaded Transport (not a config key)
+
+    def checked(self, section: Section) -> TransportConfig:
+        """Load the plugin and let it validate ``options``; a plugin that cannot run here is a problem
+        of ``transport.name``, with the pip command that fixes it."""
+        from . import plugins
+
+        try:
+            plugin = plugins.load_transport(self.name)
+        except PluginError as exc:
+            section.report("name", str(exc))
+            return self
+        if plugin.missing():
+            section.report("name", plugin.missing_message())
+        options = plugin.validate(section.section("options"))
+        return dataclasses.replace(self, options=options, plugin=plugin)
+
+    def effective_options(self, mask: bool = True) -> Any:
+        """The options as plain data; with ``mask``, as the transport itself redacts them."""
+        if not mask:
+            return plain(self.options)
+        from .plugins import load_transport
+
+        return (self.plugin or load_transport(self.name)).redact(self.options)
+
+
+def _websocket_url(section: Section, key: str, url: str) -> str:
+    if not url:
+        return url
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        section.report(key, f"expected a ws:// or wss:// URL, got {url!r}")
+    elif port is not None and not 0 < port < 65536:
+        section.report(key, f"expected the port browsers connect to (1 to 65535; leave it out for the scheme's "
+                            f"default), got {url!r}")
+    return url
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """``gateway``: where the gateway listens and what browsers are told."""
+
+    host: str = setting("127.0.0.1", "The address the gateway listens on for browsers (WebSocket, and HTTP for "
+                                     "``/health``, ``/metrics``, ``/telegraphy.js``); ``0.0.0.0`` for every "
+                                     "interface.", key="listen.host")
+    port: int = setting(8080, "The port of that listener; ``0`` lets the OS pick a free one (for tests: "
+                              "``telegraphy-gateway --ready-file FILE`` writes the port it got).",
+                        key="listen.port", minimum=0, maximum=65535)
+    url: str = setting("", "The WebSocket URL browsers connect to, as they see it (behind a proxy or TLS "
+                           "terminator it differs from ``listen``); its path is where the gateway serves "
+                           "WebSocket.", check=_websocket_url, doc_default="``ws://localhost:PORT/ws``")
+    realm: str = setting("telegraphy", "The WAMP realm; a client joining another one is refused.")
+    allowed_origins: tuple[str, ...] = setting((), "Shell patterns matched against a browser's ``Origin`` header "
+                                                   "(``https://*.example.com``). Empty allows only the gateway's "
+                                                   "own origin. Clients that send no ``Origin`` (servers, "
+                                                   "scripts) are not browsers and are allowed.")
+
+    @property
+    def path(self) -> str:
+        """The URL path the WebSocket endpoint is served on (from ``url``)."""
+        return urlsplit(self.url).path or "/ws"
+
+    def checked(self, section: Section) -> GatewayConfig:
+        if self.url:
+            return self
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
+        port = f":{self.port}" if self.port else ""  # 0: the OS picks it; --ready-file says which
+        return dataclasses.replace(self, url=f"ws://{host}{port}/ws")
+
+
+def _long_enough(section: Section, key: str, secrets: tuple[str, ...]) -> tuple[str, ...]:
+    if not secrets:
+        section.report(key, "expected at least one secret")
+    for secret in secrets:
+        if len(secret) < MIN_SECRET_LENGTH:
+            section.report(key, f"expected at least {MIN_SECRET_LENGTH} characters (generate one with: "
+                                "python -c 'import secrets; print(secrets.token_urlsafe())')")
+            break
+    return secrets
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """``auth``: the shared secret and how long what it signs stays valid."""
+
+    secrets: tuple[str, ...] = setting(REQUIRED, "The secret the web app and the gateway share: it signs browser "
+                                                 "tokens and XML-RPC calls. At least 16 characters; write "
+                                                 "``${TELEGRAPHY_SECRET}`` to keep it out of the file. A list "
+                                                 "rotates it: the first signs, all verify.",
+                                       key="secret", secret=True, check=_long_enough)
+    token_ttl: int = setting(30, "Seconds a browser token stays valid after it is minted (each is also "
+                                 "single-use).", minimum=1)
+    resume_ttl: int = setting(300, "Seconds a disconnected session may be resumed with its resume secret, "
+                                   "getting back its subscriptions and the events it missed.", minimum=0)
+
+    @property
+    def secret(self) -> str:
+        return self.secrets[0]
+
+
+@dataclass(frozen=True)
+class EventPolicy:
+    """One entry of ``events``: who may see the events whose names match, and what the gateway keeps."""
+
+    match: str = setting(REQUIRED, "A shell pattern on event names (``chat.*``, ``shop.Order``, ``*``). The "
+                                   "first entry that matches an event decides for it; an event no entry matches "
+                                   "is public, with no history.")
+    access: str = setting("public", "Who receives these events: ``public`` every session, ``authenticated`` "
+                                    "sessions opened with a token, ``private`` only the user named in the "
+                                    "event's ``meta.user`` and tokens whose ``events`` patterns name it.",
+                          choices=ACCESS)
+    history: int = setting(0, "How many of the latest events of each matching topic the gateway keeps, for "
+                              "clients that come back (``since``, resume) and for ``telegraphy.history``.",
+                           minimum=0)
+    publish: bool = setting(False, "Whether browsers may PUBLISH these events themselves (they never may "
+                                   "otherwise).")
+    persistent_limit: int = setting(1000, "How many events a persistent subscription collects while its session "
+                                          "is away, for delivery on resume.", minimum=0)
+
+    def matches(self, name: str) -> bool:
+        return fnmatch.fnmatchcase(name, self.match)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``limits``: bounds on what any one client can make the gateway hold."""
+
+    max_message_bytes: int = setting(65536, "The largest WebSocket message a client may send; a bigger one "
+                                            "ends that session (``wamp.error.protocol_violation``).",
+                                     minimum=512)
+    client_queue_bytes: int = setting(1048576, "How much may wait for one slow client beyond its socket "
+                                               "buffers; a client over it for a second, or at four times it, is "
+                                               "disconnected (and may resume), so one frozen tab never costs the "
+                                               "gateway its memory.", minimum=1024)
+    max_connections: int = setting(20000, "Open WebSocket connections the gateway accepts; more are refused.",
+                                   minimum=1)
+    socket_send_buffer: int = setting(0, "The kernel send buffer (``SO_SNDBUF``) of each client connection, in "
+                                         "bytes; ``0`` leaves it to the OS, which on Linux lets a stalled "
+                                         "client's buffer grow to 4 MB before the queue above even starts. Set "
+                                         "it (e.g. 65536) to bound the memory per client tightly, at some cost "
+                                         "in burst throughput.", minimum=0)
+    max_subscriptions: int = setting(1000, "Subscriptions one session may hold; one more is refused.", minimum=1)
+    max_away_sessions: int = setting(20000, "Disconnected sessions kept so they may resume (``auth.resume_ttl``); "
+                                            "past it the oldest is forgotten.", minimum=0)
+    history_topics: int = setting(10000, "Event names the gateway keeps history state for; past it the one "
+                                         "published least recently is forgotten.", minimum=1)
+    history_bytes: int = setting(64 * 2**20, "Bytes of event envelopes kept in history, all topics together; "
+                                             "past it the topic published least recently is forgotten (a "
+                                             "recovery reaching back into it reports a gap).", minimum=0)
+    max_filter_length: int = setting(1024, "Characters of a subscription's ``filter``.", minimum=16)
+    max_filter_depth: int = setting(32, "Nesting of a subscription's ``filter`` (parentheses, ``not``, lists).",
+                                    minimum=1)
+
+
+DEFAULT_POLICY = EventPolicy(match="*")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """The whole shared config, as loaded from one file (or one mapping)."""
+
+    transport: TransportConfig = setting(DEFAULTS, "How events travel from the web app to the gateway.")
+    gateway: GatewayConfig = setting(DEFAULTS, "The gateway's listener and what browsers are told.")
+    auth: AuthConfig = setting(REQUIRED, "The shared secret and token lifetimes.", repr=False)
+    events: tuple[EventPolicy, ...] = setting((), "Event policies, in order: the first whose ``match`` fits an "
+                                                  "event's name decides for that event.")
+    limits: Limits = setting(DEFAULTS, "Bounds on what a client can make the gateway hold.")
+    source: str = "<config>"  # the file it came from
+    found_by: str = "given"  # why that file: "given", "$TELEGRAPHY_CONFIG", "the current directory"
+
+    @property
+    def using(self) -> str:
+        """What a command line tool says about the file it read: ``using /srv/app/telegraphy.yaml (found in the
+        current directory)``."""
+        return f"using {self.source} ({self.found_by})"
+
+    def policy(self, name: str) -> EventPolicy:
+        """The first event policy whose pattern matches ``name`` (public, no history if none)."""
+        return _policy(self.events, name)
+
+    def to_dict(self, mask_secrets: bool = True) -> dict[str, Any]:
+        """The effective config, with secrets masked unless asked otherwise (the transport masks its own)."""
+        result = as_dict(self, mask_secrets)
+        result["transport"]["options"] = self.transport.effective_options(mask_secrets)
+        secrets = result["auth"]["secret"]
+        if len(secrets) == 1:
+            result["auth"]["secret"] = secrets[0]
+        return result
+
+
+@lru_cache(maxsize=4096)
+def _policy(events: tuple[EventPolicy, ...], name: str) -> EventPolicy:
+    for policy in events:
+        if policy.matches(name):
+            return policy
+    return DEFAULT_POLICY
+
+
+# -- reading the file ----------------------------------------------------------------------------
 class _Located(dict):
     """A YAML mapping that remembers the line of each key."""
 
@@ -54,342 +274,79 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
 
-_MISSING = object()
 
+def _parse(text: str) -> Any:
+    """YAML with ``${VAR}`` references kept as written, wherever they are.
 
-class Section(Mapping):
-    """A validated view of one config mapping; plugins use it to read their ``options``.
-
-    Each accessor checks type and range and raises a ConfigError that points at the line.
-    Call :meth:`done` last: it rejects keys nobody asked for (usually typos).
+    Inside a flow mapping (``{port: ${PORT:-8080}}``) the braces of a reference would end the mapping,
+    so each reference is swapped for a plain token before parsing and put back after; the references
+    are expanded later, key by key, so an unset variable is reported with its line and key.
     """
+    references: list[str] = []
 
-    def __init__(self, data: Mapping | None, path: str, source: str, line: int | None = None) -> None:
-        if data is None:
-            data = {}
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"expected a mapping, got {_kind(data)}", source=source, line=line, key=path)
-        self._data, self.path, self.source = data, path, source
-        self.line = getattr(data, "line", None) or line
-        self._seen: set[str] = set()
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def line_of(self, name: str) -> int | None:
-        return getattr(self._data, "lines", {}).get(name, self.line)
-
-    def error(self, name: str, message: str) -> ConfigError:
-        return ConfigError(message, source=self.source, line=self.line_of(name), key=self.key(name))
-
-    def raw(self, name: str, default: Any = _MISSING) -> Any:
-        self._seen.add(name)
-        if name not in self._data or self._data[name] is None:
-            if default is _MISSING:
-                raise self.error(name, "is required")
-            return default
-        return self._expand(name, self._data[name])
-
-    def _expand(self, name: str, value: Any) -> Any:
-        if isinstance(value, str):
-            def sub(match: re.Match) -> str:
-                var, fallback = match.group(1), match.group(2)
-                if var in os.environ:
-                    return os.environ[var]
-                if fallback is not None:
-                    return fallback
-                raise self.error(name, f"environment variable {var} is not set (write ${{{var}:-default}} "
-                                       "to give a default)")
-            return _ENV_REF.sub(sub, value)
-        if isinstance(value, list):
-            return [self._expand(name, v) for v in value]
-        return value
-
-    def str(self, name: str, default: Any = _MISSING, choices: tuple[str, ...] | None = None) -> str:
-        value = self.raw(name, default)
-        if value is default and default is not _MISSING:
-            return value
-        if not isinstance(value, str):
-            raise self.error(name, f"expected a string, got {_kind(value)}")
-        if choices is not None and value not in choices:
-            raise self.error(name, f"expected one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def int(self, name: str, default: Any = _MISSING, minimum: int | None = None,
-            maximum: int | None = None) -> int:
-        value = self.raw(name, default)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)  # from ${ENV} expansion
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(name, f"expected a whole number, got {_kind(value)}")
-        if minimum is not None and value < minimum:
-            raise self.error(name, f"expected a number >= {minimum}, got {value}")
-        if maximum is not None and value > maximum:
-            raise self.error(name, f"expected a number <= {maximum}, got {value}")
-        return value
-
-    def float(self, name: str, default: Any = _MISSING, minimum: float | None = None) -> float:
-        value = self.raw(name, default)
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(name, f"expected a number, got {_kind(value)}")
-        if minimum is not None and value < minimum:
-            raise self.error(name, f"expected a number >= {minimum}, got {value}")
-        return float(value)
-
-    def bool(self, name: str, default: Any = _MISSING) -> bool:
-        value = self.raw(name, default)
-        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
-            value = value.lower() in ("true", "yes", "1")
-        if not isinstance(value, bool):
-            raise self.error(name, f"expected true or false, got {_kind(value)}")
-        return value
-
-    def port(self, name: str, default: Any = _MISSING) -> int:
-        return self.int(name, default, minimum=0, maximum=65535)
-
-    def strings(self, name: str, default: Any = _MISSING) -> tuple[str, ...]:
-        value = self.raw(name, default)
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise self.error(name, f"expected a list of strings, got {_kind(value)}")
-        return tuple(value)
-
-    def section(self, name: str, required: bool = False) -> Section:
-        self._seen.add(name)
-        if required and name not in self._data:
-            raise self.error(name, "is required")
-        return Section(self._data.get(name), self.key(name), self.source, self.line_of(name))
-
-    def items_list(self, name: str) -> list[Section]:
-        self._seen.add(name)
-        value = self._data.get(name)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.error(name, f"expected a list, got {_kind(value)}")
-        lines = getattr(value, "lines", [self.line_of(name)] * len(value))
-        return [Section(item, f"{self.key(name)}[{i}]", self.source, lines[i]) for i, item in enumerate(value)]
-
-    def done(self) -> None:
-        unknown = [k for k in self._data if k not in self._seen]
-        if unknown:
-            name = unknown[0]
-            allowed = ", ".join(sorted(self._seen)) or "nothing"
-            raise self.error(name, f"unknown key (allowed here: {allowed})")
+    def hide(match: re.Match) -> str:
+        references.append(match.group(0))
+        return f"__telegraphy_env_{len(references) - 1}__"
+    data = yaml.load(_ENV_REF.sub(hide, text), Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    if references:
+        _restore(data, lambda s: _ENV_TOKEN.sub(lambda m: references[int(m.group(1))], s))
+    return data
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {dict: "a mapping", _Located: "a mapping", list: "a list", _LocatedList: "a list",
-            str: f"the string {value!r}", bool: f"the boolean {value}"}.get(type(value), repr(value))
+def _restore(node: Any, put_back) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            node[key] = put_back(value) if isinstance(value, str) else value
+            _restore(value, put_back)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            node[i] = put_back(value) if isinstance(value, str) else value
+            _restore(value, put_back)
 
 
-@dataclass(frozen=True)
-class TransportConfig:
-    name: str
-    options: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class GatewayConfig:
-    host: str
-    port: int
-    url: str
-    realm: str
-    allowed_origins: tuple[str, ...]
-
-    @property
-    def path(self) -> str:
-        """The URL path the WebSocket endpoint is served on (from ``url``)."""
-        return urlsplit(self.url).path or "/ws"
-
-
-@dataclass(frozen=True)
-class AuthConfig:
-    secrets: tuple[str, ...]  # the first signs, all verify (rotation)
-    token_ttl: int
-    resume_ttl: int
-
-    @property
-    def secret(self) -> str:
-        return self.secrets[0]
-
-
-@dataclass(frozen=True)
-class EventPolicy:
-    match: str
-    access: str = "public"
-    history: int = 0
-    publish: bool = False  # may browsers PUBLISH events of this name?
-    persistent_limit: int = 1000
-
-    def matches(self, name: str) -> bool:
-        return fnmatch.fnmatchcase(name, self.match)
-
-
-def _limit(default: int, minimum: int, doc: str) -> Any:
-    return field(default=default, metadata={"minimum": minimum, "doc": doc})
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Everything a client can make the gateway keep is bounded by one of these."""
-
-    max_message_bytes: int = _limit(65536, 512, "largest WAMP message a client may send, in bytes")
-    client_queue_bytes: int = _limit(1048576, 1024, "bytes queued for a client that does not read before it "
-                                                    "is cut off (after 1 s, or at once past 4 times this)")
-    max_connections: int = _limit(20000, 1, "open WebSocket connections")
-    socket_send_buffer: int = _limit(0, 0, "SO_SNDBUF per client in bytes; 0: the OS's own (Linux grows it "
-                                           "up to 4 MB)")
-    max_subscriptions: int = _limit(1000, 1, "subscriptions one session may hold")
-    max_away_sessions: int = _limit(20000, 0, "sessions away that may still resume (the oldest is forgotten)")
-    history_topics: int = _limit(10000, 1, "event names with history state (the least recently published is "
-                                           "forgotten)")
-    history_bytes: int = _limit(64 * 2**20, 0, "bytes of event envelopes kept in history, all topics together")
-    max_filter_length: int = _limit(1024, 16, "characters of a subscription filter")
-    max_filter_depth: int = _limit(32, 1, "nesting of a subscription filter (parentheses, not, lists)")
-
-
-DEFAULT_POLICY = EventPolicy(match="*")
-
-
-@dataclass(frozen=True)
-class Config:
-    transport: TransportConfig
-    gateway: GatewayConfig
-    auth: AuthConfig = field(repr=False)
-    events: tuple[EventPolicy, ...]
-    limits: Limits
-    source: str = "<config>"
-
-    def policy(self, name: str) -> EventPolicy:
-        """The first event policy whose pattern matches ``name`` (public, no history if none)."""
-        return _policy(self.events, name)
-
-    def to_dict(self, mask_secrets: bool = True) -> dict[str, Any]:
-        """The effective config, with secrets masked unless asked otherwise."""
-        options = dict(self.transport.options)
-        secrets = list(self.auth.secrets)
-        if mask_secrets:
-            secrets = [_mask(s) for s in secrets]
-            options = _masked(options)
-            if isinstance(options.get("url"), str):
-                options["url"] = re.sub(r"://([^:/@]+):([^@]+)@", r"://\1:****@", options["url"])
-        return {
-            "transport": {"name": self.transport.name, "options": options},
-            "gateway": {"listen": {"host": self.gateway.host, "port": self.gateway.port},
-                        "url": self.gateway.url, "realm": self.gateway.realm,
-                        "allowed_origins": list(self.gateway.allowed_origins)},
-            "auth": {"secret": secrets if len(secrets) > 1 else secrets[0],
-                     "token_ttl": self.auth.token_ttl, "resume_ttl": self.auth.resume_ttl},
-            "events": [dataclasses.asdict(p) for p in self.events],
-            "limits": dataclasses.asdict(self.limits),
-        }
-
-
-@lru_cache(maxsize=4096)
-def _policy(events: tuple[EventPolicy, ...], name: str) -> EventPolicy:
-    for policy in events:
-        if policy.matches(name):
-            return policy
-    return DEFAULT_POLICY
-
-
-def _is_secret_key(key: str) -> bool:
-    return any(word in key.lower() for word in ("secret", "password", "key"))
-
-
-def _masked(options: Mapping) -> dict:
-    """Plugin options with secret-looking values masked, nested sections (zeromq's curve) included."""
-    return {k: (_mask(v) if _is_secret_key(k) and isinstance(v, str) else _masked(v) if isinstance(v, Mapping) else v)
-            for k, v in options.items()}
-
-
-def _mask(value: str) -> str:
-    return "****" if value else value
+def locate(path: str | os.PathLike | None = None) -> tuple[str, str]:
+    """The config file to read and why: ``path`` if given, else $TELEGRAPHY_CONFIG, else ./telegraphy.yaml."""
+    if path:
+        return os.fspath(path), "given"
+    if os.environ.get(ENV_VAR):
+        return os.environ[ENV_VAR], f"from ${ENV_VAR}"
+    if os.path.isfile(DEFAULT_FILE):  # absolute: messages stay clear, relative paths in it stay right after a chdir
+        return os.path.abspath(DEFAULT_FILE), "found in the current directory"
+    raise ConfigError(f"no config given: pass --config FILE, set ${ENV_VAR} to the path of telegraphy.yaml, or "
+                      f"create {DEFAULT_FILE}")
 
 
 def load(path: str | os.PathLike | None = None) -> Config:
-    """Read and validate a config file (``path`` or the file named by $TELEGRAPHY_CONFIG)."""
-    path = path or os.environ.get(ENV_VAR)
-    if not path:
-        raise ConfigError(f"no config given: pass a file or set ${ENV_VAR} to the path of telegraphy.yaml")
-    source = os.fspath(path)
+    """Read and validate a config file: ``path``, or $TELEGRAPHY_CONFIG, or ./telegraphy.yaml.
+
+    ``Config.source`` and ``Config.found_by`` say which file was read and why.
+    """
+    source, found_by = locate(path)
     try:
         with open(source, encoding="utf-8") as fh:
             text = fh.read()
     except OSError as exc:
-        raise ConfigError(f"cannot read the config file: {exc.strerror}", source=source) from None
+        raise ConfigError(f"cannot read the config file ({found_by}): {exc.strerror}", source=source) from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = _parse(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", source=source,
                           line=mark.line + 1 if mark else None) from None
-    return from_mapping(data, source)
+    return dataclasses.replace(from_mapping(data, source), found_by=found_by)
 
 
 def from_mapping(data: Any, source: str = "<config>") -> Config:
-    """Validate an already-parsed config (a YAML document or a dict such as Django's TELEGRAPHY)."""
-    from . import plugins  # late: plugins import this module
+    """Validate an already-parsed config (a YAML document or a dict such as Django's TELEGRAPHY).
 
-    root = Section(data, "", source, getattr(data, "line", None))
-    t = root.section("transport")
-    name = t.str("name", "xmlrpc")
-    try:
-        transport = plugins.load_transport(name)
-    except Exception as exc:  # unknown name or broken plugin: point at the line
-        raise t.error("name", str(exc)) from None
-    options = dict(transport.validate(t.section("options")))
-    t.done()
-
-    g = root.section("gateway")
-    listen = g.section("listen")
-    host, port = listen.str("host", "127.0.0.1"), listen.port("port", 8080)
-    listen.done()
-    url = g.str("url", f"ws://{'localhost' if host in ('127.0.0.1', '0.0.0.0', '::') else host}:{port}/ws")
-    if urlsplit(url).scheme not in ("ws", "wss"):
-        raise g.error("url", f"expected a ws:// or wss:// URL, got {url!r}")
-    gateway = GatewayConfig(host, port, url, g.str("realm", "telegraphy"), g.strings("allowed_origins", ()))
-    g.done()
-
-    a = root.section("auth", required=True)
-    secrets = a.strings("secret")
-    for secret in secrets:
-        if len(secret) < MIN_SECRET_LENGTH:
-            raise a.error("secret", f"expected at least {MIN_SECRET_LENGTH} characters "
-                                    "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe())')")
-    auth = AuthConfig(secrets, a.int("token_ttl", 30, minimum=1), a.int("resume_ttl", 300, minimum=0))
-    a.done()
-
-    policies = []
-    for p in root.items_list("events"):
-        policies.append(EventPolicy(p.str("match"), p.str("access", "public", ACCESS), p.int("history", 0, minimum=0),
-                                    p.bool("publish", False), p.int("persistent_limit", 1000, minimum=0)))
-        p.done()
-
-    lim = root.section("limits")
-    limits = Limits(**{f.name: lim.int(f.name, f.default, minimum=f.metadata["minimum"])
-                       for f in dataclasses.fields(Limits)})
-    lim.done()
-    root.done()
-    return Config(TransportConfig(name, options), gateway, auth, tuple(policies), limits, source)
+    Raises one ConfigError listing every problem (``.problems``), each with its line and key.
+    """
+    problems: list[ConfigError] = []
+    config = read(Config, Section(data, "", source, getattr(data, "line", None), problems))
+    if problems:
+        problems.sort(key=lambda p: p.line if p.line is not None else 0)
+        raise ConfigError.several(problems)
+    return dataclasses.replace(config, source=source)
 
 
 def dump(config: Config) -> str:

@@ -16,12 +16,25 @@ class ConfigError(TelegraphyError, ValueError):
     def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
                  key: str | None = None) -> None:
         self.source, self.line, self.key, self.reason = source, line, key, message
+        self.problems: list[ConfigError] = [self]  # every problem of the file, this one first
         where = source or "<config>"
         if line is not None:
             where += f", line {line}"
         if key:
             where += f", key '{key}'"
         super().__init__(f"{where}: {message}")
+
+    @classmethod
+    def several(cls, problems: list[ConfigError]) -> ConfigError:
+        """One error for all the problems of a file, so they can be fixed in one go: the first one's
+        source, line and key, and a message with one line per problem."""
+        if len(problems) == 1:
+            return problems[0]
+        first = problems[0]
+        error = cls(first.reason, source=first.source, line=first.line, key=first.key)
+        error.problems = list(problems)
+        error.args = ("\n".join(str(problem) for problem in problems),)
+        return error
 
 
 class PluginError(TelegraphyError):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .config import Config
+from .errors import GatewayUnavailable, PublishError
 from .events import Event
 
 _forks = 0  # how many forks this process is from the one that imported us
@@ -29,7 +30,22 @@ class Proxy:
     Subclasses implement :meth:`_open`, :meth:`_send` and :meth:`_close` for *one* connection.
     The base keeps one connection per thread and per process id, opened lazily, so a proxy made
     before gunicorn or uWSGI forks never shares a socket with its parent, and threads never share one.
+
+    A subclass declares what its library's errors mean, and the base acts on it (as kombu's transports
+    declare their ``connection_errors``), so no transport reimplements the retry:
+
+    - ``connection_errors``: the connection is gone (a broker restart, an idle connection the peer
+      closed). The base drops it, opens a fresh one and sends once more; if that fails too, it raises
+      :class:`~telegraphy.GatewayUnavailable` built by ``_unavailable``.
+    - ``timeout_errors``: no answer in time. The connection is dropped and nothing is resent (the
+      events may have arrived, and waiting again would double the bound); GatewayUnavailable.
+    - a :class:`~telegraphy.PublishError` raised by ``_send`` is the transport's own verdict (refused events, a full
+      queue): it reaches the caller as is and the connection is kept.
+    - anything else drops the connection and propagates.
     """
+
+    connection_errors: tuple[type[BaseException], ...] = ()
+    timeout_errors: tuple[type[BaseException], ...] = ()
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -51,13 +67,6 @@ class Proxy:
         if payloads:
             self._with_connection(payloads)
 
-    def get_token(self, user: Any = None, events: Sequence[str] | None = None, ttl: int | None = None,
-                  **claims: Any) -> str:
-        """Mint a browser token locally with the shared secret: no round trip to the gateway."""
-        from .tokens import mint
-
-        return mint(self.config.auth, user=user, events=events, ttl=ttl, **claims)
-
     def close(self) -> None:
         """Close every connection this process opened."""
         with self._lock:
@@ -70,12 +79,18 @@ class Proxy:
     def _open(self) -> Any:
         raise NotImplementedError
 
-    def _send(self, conn: Any, payloads: list[bytes]) -> None:
+    def _send(self, conn: Any, payloads: Any) -> None:
         raise NotImplementedError
 
     def _close(self, conn: Any) -> None:
         pass
 
+    def _unavailable(self, exc: BaseException) -> GatewayUnavailable:
+        """The error for a connection lost twice in a row or a timeout; subclasses say where they tried."""
+        return GatewayUnavailable(f"the {self.config.transport.name} transport is unavailable: "
+                                  f"{type(exc).__name__}: {exc}")
+
+    # -- the connection of this thread ---------------------------------------------------------
     def _connection(self) -> Any:
         if self._fork != _forks:  # forked: forget (do not close) the parent's connections
             self._fork, self._local = _forks, threading.local()
@@ -98,13 +113,25 @@ class Proxy:
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
 
-    def _with_connection(self, payloads: list[bytes]) -> None:
-        conn = self._connection()
-        try:
-            self._send(conn, payloads)
-        except BaseException:
-            self._discard()
-            raise
+    def _with_connection(self, payloads: Any) -> None:
+        """Send on this thread's connection: one fresh connection and one resend if it was lost."""
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                self._send(conn, payloads)
+                return
+            except self.timeout_errors as exc:
+                self._discard()
+                raise self._unavailable(exc) from None
+            except self.connection_errors as exc:
+                self._discard()
+                if attempt == 2:
+                    raise self._unavailable(exc) from None
+            except PublishError:
+                raise
+            except BaseException:
+                self._discard()
+                raise
 
     def _discard(self) -> None:
         """Drop this thread's connection after a failure; the next call opens a fresh one."""

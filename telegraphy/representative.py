@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -15,20 +16,23 @@ Deliver = Callable[[Event], None]
 
 
 class Representative:
-    """Base class for a transport's gateway side, driven by the Twisted reactor.
+    """Base class for a transport's gateway side, driven by the reactor it is given (``self.reactor``).
 
     :meth:`start` is called with ``deliver``; the representative calls it once per event, in the
-    reactor thread. When ``deliver`` returns, the gateway has taken the event (sequenced, stored in
-    history, queued to every subscriber), so that is when a broker message may be acknowledged.
+    reactor thread. When ``deliver`` returns, the gateway has accepted the event (validated, numbered,
+    stored in history; the fan-out to browsers follows), so that is when a broker message may be
+    acknowledged.
     """
 
     log = Logger()
     name = "transport"  # subclasses: the transport's name, for logs
     gauges: tuple[str, ...] = ()  # keys of status() that go up and down (the others are counters)
 
-    def __init__(self, config: Config, reactor=None) -> None:
+    def __init__(self, config: Config, reactor: Any = None) -> None:
+        if reactor is None:  # a script driving one directly; the gateway passes its own
+            from twisted.internet import reactor
         self.config = config
-        self.reactor = reactor
+        self.reactor = reactor  # every timer, listener and reader of a representative goes through this one
         self.deliver: Deliver | None = None
         self.state = "stopped"
         self.received = 0
@@ -58,6 +62,11 @@ class Representative:
         self.received += 1
         self.deliver(event)
         return True
+
+    def web_app_options(self) -> dict[str, Any]:
+        """The ``transport.options`` a web app needs to reach this representative, with what the OS chose
+        filled in (a port given as 0); empty when the config says it all. ``--ready-file`` writes it."""
+        return {}
 
     def status(self) -> dict:
         """Shown in /health and /metrics."""

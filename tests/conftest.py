@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support import CHROMIUM, CHROMIUM_ARGS, SECRET, GatewayProcess, WampClient, write_config
+from support import CHROMIUM, CHROMIUM_ARGS, SECRET, GatewayProcess, RabbitNode, WampClient, write_config
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -20,8 +20,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def config_file(tmp_path):
-    """``config_file(**kwargs)`` writes a config (see support.write_config) and returns its path."""
-    return lambda **kwargs: write_config(tmp_path, **kwargs)
+    """``config_file(**kwargs)`` writes a config (see support.write_config) and returns its path. Its ports are
+    0: the gateway started on it (``gateways``) gets them from the OS and the file is rewritten with them."""
+    return lambda **kwargs: write_config(tmp_path, **{"ports": "os", **kwargs})
 
 
 @pytest.fixture
@@ -65,6 +66,17 @@ def wamp():
 def web_app_env(gateway):
     """Environment for a separate web-app process publishing to ``gateway``."""
     return {"TELEGRAPHY_CONFIG": str(gateway.config_path), "TELEGRAPHY_SECRET": SECRET}
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_node(tmp_path_factory):
+    """A private RabbitMQ node (support.RabbitNode) for tests that stop or restart the broker; started on first
+    use, stopped at the end of the run. The shared broker on 127.0.0.1:5672 is never stopped."""
+    if not Path(RabbitNode.SERVER).exists():
+        pytest.fail(f"{RabbitNode.SERVER} is not installed (apt-get install rabbitmq-server)")
+    node = RabbitNode(tmp_path_factory.mktemp("rabbitmq-node")).start()
+    yield node
+    node.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """Test helpers: real gateway processes, real autobahn-python WAMP clients, condition waits.
 
-Nothing here is a mock: gateways run as `telegraphy-gateway` subprocesses on loopback, and clients
-are autobahn-python ApplicationSessions (asyncio flavour, one event loop thread per client).
+Nothing here is a mock: gateways run as `telegraphy-gateway` subprocesses on loopback (GatewayProcess,
+from telegraphy.testing, which benchmarks/ uses too), and clients are autobahn-python ApplicationSessions
+(asyncio flavour, one event loop thread per client).
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-import yaml
 from autobahn.asyncio.wamp import ApplicationSession
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.wamp import message
@@ -27,117 +25,118 @@ from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
 from autobahn.wamp.types import ComponentConfig, SubscribeOptions
 
+from telegraphy import testing
+from telegraphy.testing import GatewayProcess, unused_port, wait_for
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright's own browser download does not work here
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-SECRET = "test-secret-0123456789abcdef"
+SECRET = testing.TEST_SECRET
 DEFAULT_TIMEOUT = 10.0
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float = DEFAULT_TIMEOUT, interval: float = 0.02, message: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes (then fail)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
+    """A port free a moment ago, for servers that can only be told a number (Django's runserver, Flask's).
+    Telegraphy's own gateways need none: write port 0 (``config_file``) and GatewayProcess reads back the
+    ports the OS gave."""
+    return unused_port()
 
 
 def write_config(directory: Path, transport: str = "xmlrpc", options: dict | None = None,
                  events: list | None = None, limits: dict | None = None, gateway: dict | None = None,
-                 auth: dict | None = None, name: str = "telegraphy.yaml") -> Path:
-    """A shared config on free loopback ports; returns its path."""
-    if options is None:
-        options = {"host": "127.0.0.1", "port": free_port()} if transport == "xmlrpc" else {}
-    port = free_port()
-    data = {
-        "transport": {"name": transport, "options": options},
-        "gateway": {"listen": {"host": "127.0.0.1", "port": port}, "url": f"ws://127.0.0.1:{port}/ws",
-                    "realm": "telegraphy", **(gateway or {})},
-        "auth": {"secret": SECRET, "token_ttl": 30, **(auth or {})},
-        "events": events if events is not None else [{"match": "*", "access": "public", "history": 100}],
-    }
-    if limits:
-        data["limits"] = limits
-    path = Path(directory) / name
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+                 auth: dict | None = None, name: str = "telegraphy.yaml", ports: str = "unused") -> Path:
+    """A shared config on loopback (see telegraphy.testing.write_config). The default writes ports that were
+    free, for gateways started by other commands (run_telegraph, ``flask telegraphy gateway``); the
+    ``config_file`` fixture passes ``ports="os"`` for gateways started by GatewayProcess."""
+    return testing.write_config(directory, transport, options, events, limits, gateway, auth, name, ports)
 
 
-class GatewayProcess:
-    """A `telegraphy-gateway --config FILE` subprocess, started and waited for until healthy."""
+class RabbitNode:
+    """A private RabbitMQ node for tests that stop or restart the broker, so the shared one on 5672 is never
+    touched: its own node name, AMQP and distribution ports, database, logs, config and Erlang cookie. Only
+    this node is ever stopped (``rabbitmqctl -n NAME``).
 
-    def __init__(self, config_path: Path, env: dict | None = None) -> None:
-        self.config_path = Path(config_path)
-        data = yaml.safe_load(self.config_path.read_text())
-        listen = data["gateway"]["listen"]
-        self.host, self.port = listen["host"], listen["port"]
-        self.url = f"ws://{self.host}:{self.port}/ws"
-        self.http = f"http://{self.host}:{self.port}"
-        self.env = {**os.environ, **(env or {})}
+    RabbitMQ takes its ports as numbers (it refuses 0 for the distribution port), so they are ports the OS had
+    free; if another process took one meanwhile the node does not start, and it is tried again on others.
+    """
+
+    SERVER = next((p for p in ("/usr/lib/rabbitmq/bin/rabbitmq-server",) if os.path.exists(p)),
+                  shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server")  # the Debian wrapper would su
+    CTL = os.path.join(os.path.dirname(SERVER), "rabbitmqctl")
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.name = f"telegraphy-test-{os.getpid()}@localhost"
         self.proc: subprocess.Popen | None = None
-        self.log_path = self.config_path.with_suffix(f".gateway-{self.port}.log")
+        self.port = 0
 
-    def start(self, wait: bool = True) -> GatewayProcess:
-        exe = shutil.which("telegraphy-gateway", path=os.path.dirname(sys.executable)) or "telegraphy-gateway"
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([exe, "--config", str(self.config_path)], stdout=self._log,
-                                     stderr=subprocess.STDOUT, env=self.env)
-        if wait:
-            wait_for(self.healthy, timeout=20, message=f"gateway on port {self.port} to be healthy\n{self.log()}")
-        return self
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
 
-    def healthy(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise AssertionError(f"gateway exited with {self.proc.returncode}:\n{self.log()}")
+    def start(self, attempts: int = 3) -> RabbitNode:
+        for _ in range(attempts):
+            if self._start_once():
+                return self
+        raise AssertionError(f"the private RabbitMQ node did not start:\n{self.log()[-3000:]}")
+
+    def _start_once(self) -> bool:
+        home, base = self.directory / "home", self.directory
+        home.mkdir(parents=True, exist_ok=True)
+        self.port, dist_port = unused_port(), unused_port()
+        (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (base / "enabled_plugins").write_text("[].\n")  # no management plugin on the shared node's 15672
+        (base / "rabbitmq-env.conf").write_text("")  # not /etc/rabbitmq's, which names the shared node
+        self.env = {**os.environ, "HOME": str(home), "RABBITMQ_NODENAME": self.name,
+                    "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(dist_port),
+                    "RABBITMQ_MNESIA_BASE": str(base / "mnesia"), "RABBITMQ_LOG_BASE": str(base / "log"),
+                    "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
+                    "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+                    "RABBITMQ_CONF_ENV_FILE": str(base / "rabbitmq-env.conf"),
+                    "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"), "ERL_EPMD_ADDRESS": "127.0.0.1",
+                    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}"}
+        self._log = open(base / "server.log", "ab")  # noqa: SIM115 - closed by stop()
+        self.proc = subprocess.Popen([self.SERVER], env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        wait_for(lambda: self.proc.poll() is not None or self.accepts(), timeout=120, interval=0.2,
+                 message=f"the private RabbitMQ node {self.name} on port {self.port}")
+        if self.proc.poll() is None:
+            return True
+        self._log.close()
+        return False  # most likely a port taken meanwhile: try others
+
+    def accepts(self) -> bool:
+        """The node answers AMQP (it is started and its app is running)."""
+        import pika
+
+        params = pika.ConnectionParameters("127.0.0.1", self.port, connection_attempts=1, socket_timeout=2,
+                                           stack_timeout=5)
         try:
-            with urllib.request.urlopen(self.http + "/health", timeout=1) as resp:
-                return resp.status == 200
-        except OSError:
+            pika.BlockingConnection(params).close()
+            return True
+        except pika.exceptions.AMQPError:
             return False
 
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(self.http + path, timeout=5) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    def metrics(self) -> str:
-        return self.get("/metrics")[1]
+    def ctl(self, *args: str) -> None:
+        """``rabbitmqctl -n NAME ARGS`` for this node alone (``stop_app``, ``start_app``)."""
+        subprocess.run([self.CTL, "-n", self.name, *args], env=self.env, check=True, capture_output=True,
+                       timeout=120)
 
     def log(self) -> str:
+        logs = [self.directory / "server.log", *sorted((self.directory / "log").glob("*.log"))]
+        return "".join(path.read_text(errors="replace") for path in logs if path.exists())
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
         try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self.ctl("stop")
+            self.proc.wait(60)
+        except (subprocess.SubprocessError, OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the session we started: the script and its Erlang VM
+            self.proc.wait()
         self._log.close()
-        code, self.proc = self.proc.returncode, None
-        return code
-
-    def kill(self) -> None:
-        self.stop(signal.SIGKILL)
 
 
 def run_python(code: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -323,5 +322,5 @@ class WampClient:
         wait_for(self.closed.is_set, message="client connection to drop")
 
 
-__all__ = ["ApplicationError", "GatewayProcess", "SECRET", "WampClient", "free_port", "json", "run_python",
-           "wait_for", "write_config"]
+__all__ = ["ApplicationError", "GatewayProcess", "RabbitNode", "SECRET", "WampClient", "free_port", "json",
+           "run_python", "wait_for", "write_config"]

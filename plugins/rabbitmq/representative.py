@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pika.adapters.twisted_connection import TwistedProtocolConnection
-from twisted.internet import defer, reactor
+from twisted.internet import defer
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
@@ -21,7 +21,7 @@ from telegraphy.config import Config
 from telegraphy.errors import MissingDependency
 from telegraphy.representative import Representative
 
-from . import address
+from . import RabbitMQOptions
 from .proxy import describe, parameters
 
 
@@ -49,16 +49,16 @@ class RabbitMQRepresentative(Representative):
 
     name = "rabbitmq"
 
-    def __init__(self, config: Config, reactor=None) -> None:
+    def __init__(self, config: Config, reactor: Any = None) -> None:
         super().__init__(config, reactor)
-        self.options = config.transport.options
-        self.address = address(self.options)
+        self.options: RabbitMQOptions = config.transport.options
+        self.address = self.options.broker.address
         self.queue: str | None = None  # the queue consumed (server-named when no queue is configured)
         self.reconnects = 0  # connections made again after a loss
         self._connected = False  # has it ever consumed?
         self.redelivered = 0  # messages the broker delivered again (after a restart or a lost connection)
         self.failed = 0  # events the gateway raised on: rejected without requeue (dead-lettered if set up)
-        self._tls = self._tls_creator() if self.options["tls"] is not None else None
+        self._tls = self._tls_creator() if self.options.tls is not None else None
         self._protocol: TwistedProtocolConnection | None = None
         self._session: defer.Deferred | None = None
         self._ended_waiters: list[defer.Deferred] = []
@@ -91,7 +91,7 @@ class RabbitMQRepresentative(Representative):
             protocol.close()  # the rest goes back to the queue
         else:
             self._session.cancel()
-        return ended.addTimeout(self.options["timeout"], reactor).addErrback(self._abort_on_timeout)
+        return ended.addTimeout(self.options.timeout, self.reactor).addErrback(self._abort_on_timeout)
 
     def _abort_on_timeout(self, failure: Failure) -> None:
         failure.trap(defer.TimeoutError)
@@ -121,31 +121,32 @@ class RabbitMQRepresentative(Representative):
         if "in exclusive use" in reason:
             reason += " (another gateway consumes this queue: give each gateway its own queue name)"
         self.state = "reconnecting" if self._connected else "connecting"
-        delay = backoff(self._attempt, self.options["reconnect_delay"], self.options["reconnect_max_delay"])
+        delay = backoff(self._attempt, self.options.reconnect_delay, self.options.reconnect_max_delay)
         self._attempt += 1
         self.log.warn("rabbitmq: {address}: {reason}; attempt {attempt} in {delay:.2f}s", address=self.address,
                       reason=reason, attempt=self._attempt + 1, delay=delay)
-        self._retry = reactor.callLater(delay, self._connect)
+        self._retry = self.reactor.callLater(delay, self._connect)
 
     # -- one connection, from connect to close --------------------------------------------------
     @defer.inlineCallbacks
     def _consume(self):
         options = self.options
-        protocol = self._protocol = TwistedProtocolConnection(parameters(options, "gateway"))
+        protocol = self._protocol = TwistedProtocolConnection(parameters(options, "gateway"),
+                                                              custom_reactor=self.reactor)
         yield self._bounded(self._endpoint().connect(_Once(protocol)))
         yield self._bounded(protocol.ready)
         channel = yield self._bounded(protocol.channel())
-        exchange, named = options["exchange"], bool(options["queue"])
-        yield self._bounded(channel.exchange_declare(exchange=exchange, exchange_type=options["exchange_type"],
+        exchange, named = options.exchange, bool(options.queue)
+        yield self._bounded(channel.exchange_declare(exchange=exchange, exchange_type=options.exchange_type,
                                                      durable=True))
         # A named queue is durable and outlives this gateway (events wait in it while it restarts);
         # otherwise the broker names an exclusive queue that goes away with the connection.
-        declared = yield self._bounded(channel.queue_declare(queue=options["queue"], durable=named,
+        declared = yield self._bounded(channel.queue_declare(queue=options.queue, durable=named,
                                                              exclusive=not named, auto_delete=not named))
         self.queue = declared.method.queue
-        for key in options["bindings"] if options["exchange_type"] == "topic" else ("",):
+        for key in options.bindings if options.exchange_type == "topic" else ("",):
             yield self._bounded(channel.queue_bind(queue=self.queue, exchange=exchange, routing_key=key))
-        yield self._bounded(channel.basic_qos(prefetch_count=options["prefetch"]))
+        yield self._bounded(channel.basic_qos(prefetch_count=options.prefetch))
         # exclusive: a second gateway configured with the same queue name is refused instead of
         # silently taking every other event.
         messages, _tag = yield self._bounded(channel.basic_consume(queue=self.queue, exclusive=named))
@@ -155,7 +156,7 @@ class RabbitMQRepresentative(Representative):
         self._attempt = 0
         self.state = "running"
         self.log.info("rabbitmq: consuming queue {queue} bound to {kind} exchange {exchange} on {address}",
-                      queue=self.queue, kind=options["exchange_type"], exchange=exchange, address=self.address)
+                      queue=self.queue, kind=options.exchange_type, exchange=exchange, address=self.address)
         while not self._stopping:
             message = yield messages.get()  # fails when the channel or the connection closes
             if self._stopping:
@@ -179,10 +180,10 @@ class RabbitMQRepresentative(Representative):
         # turn, or sooner when half the prefetch window waits for it.
         self._ack_channel, self._ack_tag = channel, tag
         self._unacked += 1
-        if self._unacked >= max(1, self.options["prefetch"] // 2):
+        if self._unacked >= max(1, self.options.prefetch // 2):
             self._flush_acks()
         elif self._ack_call is None:
-            self._ack_call = reactor.callLater(0, self._flush_acks)
+            self._ack_call = self.reactor.callLater(0, self._flush_acks)
 
     def _flush_acks(self) -> None:
         if self._ack_call is not None and self._ack_call.active():
@@ -193,11 +194,11 @@ class RabbitMQRepresentative(Representative):
         self._unacked = 0
 
     def _bounded(self, d: defer.Deferred) -> defer.Deferred:
-        return d.addTimeout(self.options["timeout"], reactor)
+        return d.addTimeout(self.options.timeout, self.reactor)
 
     def _endpoint(self):
-        options = self.options
-        endpoint = HostnameEndpoint(reactor, options["host"], options["port"], timeout=options["timeout"])
+        broker = self.options.broker
+        endpoint = HostnameEndpoint(self.reactor, broker.host, broker.port, timeout=self.options.timeout)
         return endpoint if self._tls is None else wrapClientTLS(self._tls, endpoint)
 
     def _tls_creator(self):
@@ -206,21 +207,21 @@ class RabbitMQRepresentative(Representative):
             from twisted.internet import ssl
         except ImportError as exc:
             raise MissingDependency("amqps:// in the gateway needs pyOpenSSL: pip install 'twisted[tls]'") from exc
-        tls = self.options["tls"]
+        tls = self.options.tls
         client = None
-        if tls["cert_file"]:
-            with open(tls["cert_file"], "rb") as cert, open(tls["key_file"] or tls["cert_file"], "rb") as key:
+        if tls.cert_file:
+            with open(tls.cert_file, "rb") as cert, open(tls.key_file or tls.cert_file, "rb") as key:
                 client = ssl.PrivateCertificate.loadPEM(cert.read() + b"\n" + key.read())
-        if not tls["verify"]:
+        if not tls.verify:
             return ssl.CertificateOptions(verify=False, privateKey=client and client.privateKey.original,
                                           certificate=client and client.original)
         trust = None
-        if tls["ca_file"]:
+        if tls.ca_file:
             end = b"-----END CERTIFICATE-----"
-            with open(tls["ca_file"], "rb") as fh:
+            with open(tls.ca_file, "rb") as fh:
                 pems = [block + end for block in fh.read().split(end) if b"-----BEGIN CERTIFICATE-----" in block]
             trust = ssl.trustRootFromCertificates([ssl.Certificate.loadPEM(pem) for pem in pems])
-        return ssl.optionsForClientTLS(self.options["host"], trustRoot=trust, clientCertificate=client)
+        return ssl.optionsForClientTLS(self.options.broker.host, trustRoot=trust, clientCertificate=client)
 
     # -- reporting ------------------------------------------------------------------------------
     def status(self) -> dict:

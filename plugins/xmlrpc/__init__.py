@@ -7,26 +7,37 @@ made with the shared secret, so only holders of the secret can publish.
 
 from __future__ import annotations
 
-from telegraphy.config import Config, Section
+from dataclasses import dataclass
+
 from telegraphy.plugins import Transport
+from telegraphy.schema import setting
 
 SIGNATURE_HEADER = "X-Telegraphy-Signature"
 PATH = "/RPC2"
 
 
-def validate(options: Section) -> dict:
-    result = {"host": options.str("host", "127.0.0.1"), "port": options.port("port", 4000),
-              "timeout": options.float("timeout", 2.0, minimum=0.01)}
-    options.done()
-    return result
+@dataclass(frozen=True)
+class XmlRpcOptions:
+    """``transport.options`` of the xmlrpc transport."""
+
+    host: str = setting("127.0.0.1", "The address of the gateway's XML-RPC endpoint: the gateway listens on it, "
+                                     "web apps post to it. Keep it on loopback or a private network (calls are "
+                                     "signed with the shared secret, not encrypted).")
+    port: int = setting(4000, "Its port. ``0`` lets the OS pick a free one (for tests: the gateway's "
+                              "``--ready-file`` says which); a port in use stops the gateway, naming this key.",
+                        minimum=0, maximum=65535)
+    timeout: float = setting(2.0, "Seconds a publish may wait for the gateway before it raises "
+                                  "GatewayUnavailable.", minimum=0.01)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{PATH}"
 
 
-def url(config: Config) -> str:
-    options = config.transport.options
-    return f"http://{options['host']}:{options['port']}{PATH}"
-
-
-transport = Transport(name="xmlrpc", extra=None, requires=(), validate=validate,
+transport = Transport(name="xmlrpc", extra=None, requires=(), options=XmlRpcOptions,
                       make_proxy=f"{__name__}.proxy:XmlRpcProxy",
                       make_representative=f"{__name__}.representative:XmlRpcRepresentative",
                       description="XML-RPC over HTTP to the gateway (embedded default, no broker)")
+
+# The plugin's validation, for third-party transports that reuse these options.
+validate = transport.validate

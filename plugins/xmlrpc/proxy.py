@@ -10,7 +10,7 @@ from telegraphy.config import Config
 from telegraphy.errors import GatewayUnavailable, PublishError
 from telegraphy.proxy import Proxy
 
-from . import PATH, SIGNATURE_HEADER, url
+from . import PATH, SIGNATURE_HEADER, XmlRpcOptions
 from .signing import sign
 
 
@@ -43,12 +43,17 @@ class _SigningTransport(xmlrpc.client.Transport):
 
 
 class XmlRpcProxy(Proxy):
+    """Posts ``publish_many([json, ...])`` to the gateway; a Fault or an HTTP error is a PublishError."""
+
+    connection_errors = (OSError, http.client.HTTPException)  # refused, reset, closed while idle: once more
+    timeout_errors = (TimeoutError,)  # no answer within timeout: the gateway may have the events
+
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        options = config.transport.options
-        self.url = url(config)
-        self._host = f"{options['host']}:{options['port']}"
-        self._timeout = options["timeout"]
+        options: XmlRpcOptions = config.transport.options
+        self.url = options.url
+        self._host = f"{options.host}:{options.port}"
+        self._timeout = options.timeout
 
     def _open(self) -> _SigningTransport:
         return _SigningTransport(self.config.auth.secret, self._timeout)
@@ -63,9 +68,9 @@ class XmlRpcProxy(Proxy):
         except xmlrpc.client.ProtocolError as exc:
             raise PublishError(f"the gateway at {self.url} refused the events: HTTP {exc.errcode} "
                                f"{exc.errmsg}") from None
-        except (TimeoutError, OSError, http.client.HTTPException) as exc:
-            raise GatewayUnavailable(f"the gateway at {self.url} is unavailable: "
-                                     f"{exc.__class__.__name__}: {exc}") from None
+
+    def _unavailable(self, exc: BaseException) -> GatewayUnavailable:
+        return GatewayUnavailable(f"the gateway at {self.url} is unavailable: {exc.__class__.__name__}: {exc}")
 
     def _close(self, conn: _SigningTransport) -> None:
         conn.close()

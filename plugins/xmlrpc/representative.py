@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
-from twisted.internet import reactor
+from twisted.internet.error import CannotListenError
 from twisted.web import resource, server, xmlrpc
 
+from telegraphy.config import Config
+from telegraphy.errors import ConfigError
 from telegraphy.representative import Representative
 
-from . import PATH, SIGNATURE_HEADER
+from . import PATH, SIGNATURE_HEADER, XmlRpcOptions
 from .signing import verify
 
 
@@ -47,21 +50,28 @@ class _Endpoint(xmlrpc.XMLRPC):
 class XmlRpcRepresentative(Representative):
     name = "xmlrpc"
 
-    def __init__(self, config, reactor=None) -> None:
+    def __init__(self, config: Config, reactor: Any = None) -> None:
         super().__init__(config, reactor)
+        self.options: XmlRpcOptions = config.transport.options
         self.port = None
         self.endpoint = _Endpoint(self)
 
     def _start(self) -> None:
-        options = self.config.transport.options
+        options = self.options
         root = resource.Resource()
         root.putChild(PATH.strip("/").encode(), self.endpoint)
         site = server.Site(root)
         site.noisy = False
         site.log = lambda request: None  # no access log line per event batch
-        self.port = reactor.listenTCP(options["port"], site, interface=options["host"])
+        try:
+            self.port = self.reactor.listenTCP(options.port, site, interface=options.host)
+        except CannotListenError as exc:
+            reason = getattr(exc.socketError, "strerror", None) or exc.socketError
+            raise ConfigError(f"cannot receive events on {options.host}:{options.port}: {reason} (another gateway "
+                              "or program has it?): change transport.options.port", source=self.config.source,
+                              key="transport.options.port") from None
         self.state = "running"
-        self.log.info("xmlrpc: receiving events on http://{host}:{port}{path}", host=options["host"],
+        self.log.info("xmlrpc: receiving events on http://{host}:{port}{path}", host=options.host,
                       port=self.port.getHost().port, path=PATH)
 
     def _stop(self):
@@ -70,6 +80,9 @@ class XmlRpcRepresentative(Representative):
             port, self.port = self.port, None
             return port.stopListening()
         return None
+
+    def web_app_options(self) -> dict[str, Any]:
+        return {"port": self.port.getHost().port} if self.port is not None else {}
 
     def status(self) -> dict:
         return {**super().status(), "refused": self.endpoint.refused}

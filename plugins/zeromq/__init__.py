@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from telegraphy.plugins import Transport
 
-from .options import validate
+from .options import ZeroMQOptions
 
-transport = Transport(name="zeromq", extra="zeromq", requires=("zmq",), validate=validate,
+transport = Transport(name="zeromq", extra="zeromq", requires=("zmq",), options=ZeroMQOptions,
                       make_proxy=f"{__name__}.proxy:ZeroMQProxy",
                       make_representative=f"{__name__}.representative:ZeroMQRepresentative",
                       description="ZeroMQ PUSH/PULL straight to each gateway (lowest latency, no broker)")

@@ -20,7 +20,7 @@ from telegraphy.config import Config
 from telegraphy.errors import GatewayUnavailable
 from telegraphy.proxy import Proxy
 
-from .options import curve_keys
+from .options import ZeroMQOptions, curve_keys
 
 Sockets = list[tuple[str, zmq.Socket]]  # (endpoint, PUSH socket), one per gateway
 
@@ -61,19 +61,24 @@ os.register_at_fork(after_in_child=_process_context.forget)
 class ZeroMQProxy(Proxy):
     """Hands events to every gateway's PULL socket; ``publish_many`` sends one multipart message."""
 
+    # The context or a socket is gone (closed at exit, by another thread): fresh sockets, one resend. A full
+    # queue is not a lost connection: _send says so with GatewayUnavailable and the sockets stay, since
+    # closing them would drop the events already queued in them.
+    connection_errors = (zmq.ZMQError,)
+
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        options = config.transport.options
-        self.endpoints: tuple[str, ...] = tuple(options["endpoints"])
-        self.send_timeout: float = options["send_timeout"]
-        self.sndhwm: int = options["sndhwm"]
-        self._socket_options = [(zmq.SNDHWM, self.sndhwm), (zmq.LINGER, round(options["linger"] * 1000)),
+        options: ZeroMQOptions = config.transport.options
+        self.endpoints: tuple[str, ...] = options.endpoints
+        self.send_timeout: float = options.send_timeout
+        self.sndhwm: int = options.sndhwm
+        self._socket_options = [(zmq.SNDHWM, self.sndhwm), (zmq.LINGER, round(options.linger * 1000)),
                                 (zmq.IMMEDIATE, 0)]
         curve = curve_keys(config, "client")
         if curve is not None:
-            self._socket_options += [(zmq.CURVE_SERVERKEY, curve["server_public_key"].encode("ascii")),
-                                     (zmq.CURVE_PUBLICKEY, curve["client_public_key"].encode("ascii")),
-                                     (zmq.CURVE_SECRETKEY, curve["client_secret_key"].encode("ascii"))]
+            self._socket_options += [(zmq.CURVE_SERVERKEY, curve.server_public_key.encode("ascii")),
+                                     (zmq.CURVE_PUBLICKEY, curve.client_public_key.encode("ascii")),
+                                     (zmq.CURVE_SECRETKEY, curve.client_secret_key.encode("ascii"))]
 
     def _open(self) -> Sockets:
         context, sockets = _process_context.get(), []
@@ -89,16 +94,8 @@ class ZeroMQProxy(Proxy):
             raise GatewayUnavailable(f"cannot open a ZeroMQ socket to {endpoint}: {exc}") from None
         return sockets
 
-    def _with_connection(self, payloads: list[bytes]) -> None:
-        # Unlike the base class, keep the sockets when a send times out: a full queue is not a broken
-        # connection, and closing the sockets would drop the events already queued in them.
-        sockets = self._connection()
-        try:
-            self._send(sockets, payloads)
-        except zmq.ZMQError as exc:  # the context or a socket is gone (closed at exit, by another thread)
-            self._discard()
-            raise GatewayUnavailable(f"cannot send to the ZeroMQ gateways {', '.join(self.endpoints)}: "
-                                     f"{exc}") from None
+    def _unavailable(self, exc: BaseException) -> GatewayUnavailable:
+        return GatewayUnavailable(f"cannot send to the ZeroMQ gateways {', '.join(self.endpoints)}: {exc}")
 
     def _send(self, sockets: Sockets, payloads: list[bytes]) -> None:
         """Queue the message on every gateway's socket without blocking; wait only for full ones."""

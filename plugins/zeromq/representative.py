@@ -12,20 +12,22 @@ monitor socket counts connected proxies and refused handshakes for /health.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Any
 
 import zmq
-from twisted.internet import reactor
-from twisted.internet.interfaces import IReadDescriptor
+from twisted.internet.interfaces import IReactorFDSet, IReactorTime, IReadDescriptor
 from twisted.logger import Logger
 from zmq.utils.monitor import parse_monitor_message
 from zmq.utils.z85 import decode as z85_decode
 from zope.interface import implementer
 
+from telegraphy.config import Config
 from telegraphy.errors import ConfigError
 from telegraphy.representative import Representative
 
-from .options import curve_keys, is_loopback
+from .options import ZeroMQOptions, curve_keys, is_loopback, os_picks_port
 
 BATCH = 512  # messages read per reactor turn before letting other work run
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"  # fixed by the ZAP specification (RFC 27)
@@ -44,8 +46,9 @@ class SocketReader:
 
     log = Logger()
 
-    def __init__(self, socket: zmq.Socket, handle: Callable[[list[bytes]], None], batch: int = BATCH) -> None:
-        self.socket, self.handle, self.batch = socket, handle, batch
+    def __init__(self, reactor: IReactorFDSet | IReactorTime, socket: zmq.Socket,
+                 handle: Callable[[list[bytes]], None], batch: int = BATCH) -> None:
+        self.reactor, self.socket, self.handle, self.batch = reactor, socket, handle, batch
         self._fd = socket.getsockopt(zmq.FD)
         self._more = None
 
@@ -56,11 +59,11 @@ class SocketReader:
         return "zeromq"
 
     def start(self) -> None:
-        reactor.addReader(self)
+        self.reactor.addReader(self)
         self.doRead()  # messages may already wait, and the edge that announced them may be gone
 
     def stop(self) -> None:
-        reactor.removeReader(self)
+        self.reactor.removeReader(self)
         if self._more is not None and self._more.active():
             self._more.cancel()
         self._more = None
@@ -78,7 +81,7 @@ class SocketReader:
             except Exception:  # noqa: BLE001 - one bad message must not stop the reading
                 self.log.failure("zeromq: failed to handle a message")
         # Stopped before EAGAIN: more may wait, and the edge-triggered descriptor will not say so again.
-        self._more = reactor.callLater(0, self.doRead)
+        self._more = self.reactor.callLater(0, self.doRead)
 
     def connectionLost(self, reason) -> None:
         pass
@@ -90,11 +93,12 @@ class ZeroMQRepresentative(Representative):
     name = "zeromq"
     gauges = ("peers",)
 
-    def __init__(self, config, reactor=None) -> None:
+    def __init__(self, config: Config, reactor: Any = None) -> None:
         super().__init__(config, reactor)
-        options = config.transport.options
-        self.bind: str = options["bind"]
-        self.rcvhwm: int = options["rcvhwm"]
+        options: ZeroMQOptions = config.transport.options
+        self.options = options
+        self.bind: str = options.bind  # with port 0, the address the OS gave once bound
+        self.rcvhwm: int = options.rcvhwm
         self.curve = curve_keys(config, "server")
         self.context: zmq.Context | None = None
         self.readers: list[SocketReader] = []
@@ -111,20 +115,23 @@ class ZeroMQRepresentative(Representative):
             zap = context.socket(zmq.REP)
             zap.setsockopt(zmq.LINGER, 0)
             zap.bind(ZAP_ENDPOINT)  # before the PULL socket binds, so no handshake skips it
-            self._zap, self._client_key = zap, z85_decode(self.curve["client_public_key"])
-            self.readers.append(SocketReader(zap, self._authenticate))
+            self._zap, self._client_key = zap, z85_decode(self.curve.client_public_key)
+            self.readers.append(SocketReader(self.reactor, zap, self._authenticate))
             pull.setsockopt(zmq.CURVE_SERVER, 1)
-            pull.setsockopt(zmq.CURVE_SECRETKEY, self.curve["server_secret_key"].encode("ascii"))
+            pull.setsockopt(zmq.CURVE_SECRETKEY, self.curve.server_secret_key.encode("ascii"))
             pull.setsockopt(zmq.ZAP_DOMAIN, b"telegraphy")
-        self.readers.append(SocketReader(pull.get_monitor_socket(MONITORED), self._monitor))
+        self.readers.append(SocketReader(self.reactor, pull.get_monitor_socket(MONITORED), self._monitor))
+        configured = self.options.bind
         try:
-            pull.bind(self.bind)
+            pull.bind(re.sub(r":0$", ":*", configured))  # port 0 or *: the OS picks one
         except zmq.ZMQError as exc:
             self._close()
             hint = " (is another gateway bound to it? each needs its own)" if exc.errno == zmq.EADDRINUSE else ""
-            raise ConfigError(f"cannot bind {self.bind}: {exc.strerror}{hint}", source=self.config.source,
-                              key="transport.options.bind") from None
-        self.readers.append(SocketReader(pull, self._receive))
+            raise ConfigError(f"cannot bind {configured}: {exc.strerror}{hint}: change transport.options.bind",
+                              source=self.config.source, key="transport.options.bind") from None
+        if os_picks_port(configured):
+            self.bind = pull.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.readers.append(SocketReader(self.reactor, pull, self._receive))
         for reader in self.readers:
             reader.start()
         self.state = "running"
@@ -133,6 +140,12 @@ class ZeroMQRepresentative(Representative):
                           "can publish events (set transport.options.curve)", bind=self.bind)
         self.log.info("zeromq: receiving events on {bind}{curve}", bind=self.bind,
                       curve=" (CURVE)" if self.curve else "")
+
+    def web_app_options(self) -> dict[str, Any]:
+        """With an OS-picked port, the address it got, for ``bind`` and as the one endpoint of this gateway."""
+        if self.bind == self.options.bind:
+            return {}
+        return {"bind": self.bind, "endpoints": [self.bind]}
 
     def _receive(self, frames: list[bytes]) -> None:
         for frame in frames:  # publish_many sends one multipart message: one event per frame

@@ -57,13 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="telegraphy-gateway", description="Run the Telegraphy gateway.")
     parser.add_argument("--config", "-c", help="the shared YAML config (default: $TELEGRAPHY_CONFIG)")
     add_arguments(parser)
+    parser.add_argument("--ready-file", help="once serving, write the bound addresses here as JSON (a port given "
+                                             "as 0 is picked by the OS; for tests and supervisors)")
     return parser
 
 
-def run(config: Config, host: str | None = None, port: int | None = None, log_level: str = "info") -> int:
+def run(config: Config, host: str | None = None, port: int | None = None, log_level: str = "info",
+        ready_file: str | None = None) -> int:
     """Run a gateway for ``config`` in this process until SIGTERM or Ctrl-C; returns the exit code.
 
     ``host`` and ``port`` override ``gateway.listen`` (browsers still connect to ``gateway.url``).
+    ``ready_file``: once serving, the bound addresses are written there (see :func:`write_ready_file`).
     SIGHUP reloads the config file (see :meth:`Gateway.reconfigure`). It runs the Twisted reactor
     (``twisted.internet.task.react`` hands it over), so call it once per process, from the main thread.
     """
@@ -82,7 +86,7 @@ def run(config: Config, host: str | None = None, port: int | None = None, log_le
     globalLogBeginner.beginLoggingTo([FilteringLogObserver(textFileLogObserver(sys.stdout), [predicate])],
                                      redirectStandardIO=False)
     try:
-        task.react(_serve, (_listen_on(config, host, port), host, port))
+        task.react(_serve, (_listen_on(config, host, port), host, port, ready_file))
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 1
     return 0
@@ -99,12 +103,27 @@ def _listen_on(config: Config, host: str | None, port: int | None) -> Config:
     return dataclasses.replace(config, gateway=gw)
 
 
-def _serve(reactor, config: Config, host: str | None, port: int | None):
-    """Start a gateway on ``reactor``; the Deferred fails (with the exit code, as react wants it) only if it
-    cannot start."""
+def write_ready_file(path: str, gateway) -> None:
+    """Where the gateway listens and what web apps need to reach its transport, as JSON, replaced atomically
+    so a reader never sees half of it (ports given as 0 in the config are the ones the OS picked)."""
+    import json
+    import os
+
+    address = gateway.port.getHost()
+    ready = {"pid": os.getpid(), "gateway": {"host": address.host, "port": address.port},
+             "transport": {"name": gateway.config.transport.name,
+                           "options": gateway.representative.web_app_options()}}
+    with open(f"{path}.tmp", "w", encoding="utf-8") as fh:
+        json.dump(ready, fh)
+    os.replace(f"{path}.tmp", path)
+
+
+def _serve(reactor, config: Config, host: str | None, port: int | None, ready_file: str | None = None):
+    """Start a gateway on ``reactor``; the Deferred fails (SystemExit with the exit code) only if it cannot start."""
     import signal
 
     from twisted.internet import defer
+    from twisted.internet.error import CannotListenError
     from twisted.logger import Logger
 
     from .service import Gateway
@@ -114,12 +133,21 @@ def _serve(reactor, config: Config, host: str | None, port: int | None):
         gateway = Gateway(config, reactor)
     except TelegraphyError as exc:
         print(f"telegraphy-gateway: {exc}", file=sys.stderr)
-        return defer.fail(SystemExit(2))
+        return defer.fail(SystemExit(2))  # task.react exits 0 for any result: the code travels as SystemExit
     failed = defer.Deferred()
 
     def cannot_start(failure) -> None:
-        print(f"telegraphy-gateway: cannot start: {failure.getErrorMessage()}", file=sys.stderr)
+        message = failure.getErrorMessage()
+        if failure.check(CannotListenError):  # the transport names its own port's key (a ConfigError)
+            gw, error = config.gateway, failure.value.socketError
+            message = (f"{config.source}, key 'gateway.listen.port': cannot listen on {gw.host}:{gw.port}: "
+                       f"{getattr(error, 'strerror', None) or error}: change gateway.listen.port (or --port)")
+        print(f"telegraphy-gateway: cannot start: {message}", file=sys.stderr)
         failed.errback(SystemExit(1))
+
+    def started(_) -> None:
+        if ready_file:
+            write_ready_file(ready_file, gateway)
 
     def reload() -> None:
         """SIGHUP: read the config file again; a config that does not validate changes nothing."""
@@ -135,7 +163,7 @@ def _serve(reactor, config: Config, host: str | None, port: int | None):
             log.warn("{key} changed in {source}: it takes effect only when the gateway restarts", key=key,
                      source=config.source)
 
-    reactor.callWhenRunning(lambda: gateway.startService().addErrback(cannot_start))
+    reactor.callWhenRunning(lambda: gateway.startService().addCallback(started).addErrback(cannot_start))
     reactor.addSystemEventTrigger("before", "shutdown", lambda: gateway.stopService() if gateway.running else None)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload))
@@ -149,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     except TelegraphyError as exc:
         print(f"telegraphy-gateway: {exc}", file=sys.stderr)
         return 2
-    return run(config, **run_options(vars(args)))
+    return run(config, **run_options(vars(args)), ready_file=args.ready_file)
 
 
 if __name__ == "__main__":

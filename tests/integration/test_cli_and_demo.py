@@ -8,7 +8,6 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import pytest
 from support import SECRET, WampClient, free_port, wait_for, write_config
 
 BIN = os.path.dirname(sys.executable)
@@ -165,7 +164,6 @@ def test_a_missing_config_is_one_line_and_a_hint(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="config.load(None) finds ./telegraphy.yaml after the config change")
 def test_commands_default_to_telegraphy_yaml_in_the_current_folder(tmp_path):
     path = write_config(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAPHY_CONFIG"}

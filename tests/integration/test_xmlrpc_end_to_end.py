@@ -1,7 +1,10 @@
 """The embedded default end to end: a web-app process publishes over XML-RPC, WAMP clients receive."""
 
+import socket
+
 import pytest
-from support import run_python
+import yaml
+from support import GatewayProcess, run_python
 
 PUBLISH = """
 import decimal, datetime, telegraphy
@@ -36,3 +39,43 @@ def test_exact_prefix_and_wildcard_subscriptions_receive_published_events(gatewa
     subs = client.call("telegraphy.subscriptions")
     assert sorted(s["match"] for s in subs) == ["exact", "prefix", "wildcard"]
     assert client.call("telegraphy.subscribers", "shop.Order") == 1
+
+
+def test_ports_given_as_zero_come_from_the_os_and_are_kept_across_a_restart(config_file, gateways, wamp):
+    path = config_file()
+    written = yaml.safe_load(path.read_text())
+    assert written["gateway"]["listen"]["port"] == 0 and written["transport"]["options"]["port"] == 0
+    gw = gateways(path)
+    pinned = yaml.safe_load(path.read_text())  # rewritten with what the OS gave, for web apps and restarts
+    listen, transport = pinned["gateway"]["listen"]["port"], pinned["transport"]["options"]["port"]
+    assert gw.port == listen == gw.ready["gateway"]["port"] and listen > 0
+    assert transport == gw.ready["transport"]["options"]["port"] > 0 and transport != listen
+    assert pinned["gateway"]["url"] == gw.url == f"ws://127.0.0.1:{listen}/ws"
+
+    assert gw.stop() == 0
+    gw.start()
+    assert (gw.port, gw.ready["transport"]["options"]["port"]) == (listen, transport)
+    client = wamp(gw.url)
+    client.subscribe("shop.Order")
+    result = run_python("import telegraphy; telegraphy.publish('shop.Order', {'id': 1})",
+                        env={"TELEGRAPHY_CONFIG": str(path)})
+    assert result.returncode == 0, result.stderr
+    assert client.wait_events(1)[0]["envelope"]["data"] == {"id": 1}
+
+
+@pytest.mark.parametrize("key", ["transport.options.port", "gateway.listen.port"])
+def test_a_port_in_use_says_which_key_to_change(config_file, key):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        if key == "transport.options.port":
+            path = config_file(options={"host": "127.0.0.1", "port": port})
+        else:
+            path = config_file(gateway={"listen": {"host": "127.0.0.1", "port": port}, "url": "ws://localhost/ws"})
+        gw = GatewayProcess(path).start(wait=False)
+        code = gw.proc.wait(30)
+        gw.stop()
+    assert code != 0
+    assert f"key '{key}': cannot " in gw.log() and f"127.0.0.1:{port}" in gw.log()
+    assert f"change {key}" in gw.log() and "Traceback" not in gw.log()

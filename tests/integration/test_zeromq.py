@@ -10,8 +10,9 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 import zmq
-from support import free_port, run_python, wait_for
+from support import run_python, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -71,8 +72,15 @@ def publishers():
         publisher.close()
 
 
-def tcp() -> str:
-    return f"tcp://127.0.0.1:{free_port()}"
+# Where a gateway binds when nothing needs its address before it starts: the OS picks the port, and
+# GatewayProcess writes the address it got into the config (bind and endpoints) for web apps and restarts.
+ANY_PORT = {"bind": "tcp://127.0.0.1:0"}
+
+
+def bound(path) -> str:
+    """The address the gateway of config ``path`` binds (once GatewayProcess has started it)."""
+    options = yaml.safe_load(path.read_text())["transport"]["options"]
+    return options.get("bind") or options["endpoints"][0]
 
 
 def numbers(client) -> list[int]:
@@ -85,9 +93,11 @@ def transport_status(gateway) -> dict:
 
 @pytest.mark.parametrize("kind", ["tcp", "ipc"])
 def test_published_events_reach_a_wamp_client(kind, tmp_path, config_file, gateways, wamp):
-    endpoint = tcp() if kind == "tcp" else f"ipc://{tmp_path}/gateway.ipc"
-    path = config_file(transport="zeromq", options={"endpoints": [endpoint]})
+    options = ANY_PORT if kind == "tcp" else {"endpoints": [f"ipc://{tmp_path}/gateway.ipc"]}
+    path = config_file(transport="zeromq", options=options)
     gateway = gateways(path)
+    endpoint = bound(path)
+    assert endpoint.startswith("tcp://127.0.0.1:") != (kind == "ipc") and not endpoint.endswith(":0")
     client = wamp(gateway.url)
     client.subscribe("shop.", match="prefix")
     result = run_python("""
@@ -108,20 +118,20 @@ telegraphy.publish_many([("shop.Order", {"id": 2}), ("shop.Invoice", {"id": 3}, 
 
 
 def test_two_gateways_each_deliver_every_event(tmp_path, config_file, gateways, wamp):
-    endpoints = [tcp(), tcp()]
-    paths = [config_file(transport="zeromq", options={"endpoints": endpoints, "bind": bind}, name=f"gw{i}.yaml")
-             for i, bind in enumerate(endpoints)]
+    paths = [config_file(transport="zeromq", options=ANY_PORT, name=f"gw{i}.yaml") for i in (1, 2)]
     clients = []
     for path in paths:
         client = wamp(gateways(path).url)
         client.subscribe("feed.Tick")
         clients.append(client)
+    web_app = config_file(transport="zeromq", options={"endpoints": [bound(path) for path in paths]},
+                          name="web-app.yaml")
     result = run_python("""
 import telegraphy
 for n in range(10):
     telegraphy.publish("feed.Tick", {"n": n})
 telegraphy.publish_many([("feed.Tick", {"n": n}) for n in range(10, 20)])
-""", env={"TELEGRAPHY_CONFIG": str(paths[0])})
+""", env={"TELEGRAPHY_CONFIG": str(web_app)})
     assert result.returncode == 0, result.stderr
     for client in clients:
         client.wait_events(20)
@@ -129,8 +139,8 @@ telegraphy.publish_many([("feed.Tick", {"n": n}) for n in range(10, 20)])
 
 
 def test_events_sent_while_the_gateway_restarts_arrive_in_order(config_file, gateways, wamp, publishers):
-    path = config_file(transport="zeromq", options={"endpoints": [tcp()]}, events=HISTORY)
-    gateway = gateways(path)
+    path = config_file(transport="zeromq", options=ANY_PORT, events=HISTORY)
+    gateway = gateways(path)  # the restart below binds the same address, written into the config
     before = wamp(gateway.url)
     before.subscribe("feed.Tick")
     publisher = publishers(path)
@@ -151,9 +161,9 @@ def test_events_sent_while_the_gateway_restarts_arrive_in_order(config_file, gat
     assert numbers(after) == list(range(50, 120))
 
 
-def test_past_the_high_water_mark_publish_raises_and_nothing_accepted_is_lost(config_file, gateways, wamp,
+def test_past_the_high_water_mark_publish_raises_and_nothing_accepted_is_lost(tmp_path, config_file, gateways, wamp,
                                                                               publishers):
-    endpoint = tcp()
+    endpoint = f"ipc://{tmp_path}/hwm.ipc"  # known before the gateway exists, taken by nobody else
     path = config_file(transport="zeromq", options={"endpoints": [endpoint], "sndhwm": 20, "send_timeout": 0.5},
                        events=HISTORY)
     publisher = publishers(path)  # no gateway yet: everything queues in the web app
@@ -171,7 +181,7 @@ def test_past_the_high_water_mark_publish_raises_and_nothing_accepted_is_lost(co
 
 
 def test_forked_and_threaded_publishers_each_use_their_own_sockets(config_file, gateways, wamp):
-    path = config_file(transport="zeromq", options={"endpoints": [tcp()]})
+    path = config_file(transport="zeromq", options=ANY_PORT)
     client = wamp(gateways(path).url)
     client.subscribe("feed.", match="prefix")
     result = run_python("""
@@ -202,20 +212,22 @@ def test_with_curve_only_the_right_keys_deliver(tmp_path, config_file, gateways,
     server_public, server_secret = (k.decode() for k in zmq.curve_keypair())
     client_public, client_secret = (k.decode() for k in zmq.curve_keypair())
     other_public, other_secret = (k.decode() for k in zmq.curve_keypair())
-    endpoint = tcp()
+    gateway_config = config_file(transport="zeromq", name="gateway.yaml",
+                                 options={**ANY_PORT, "curve": {"server_public_key": server_public,
+                                                                "client_public_key": client_public,
+                                                                "server_secret_key": "${ZMQ_SERVER_SECRET}"}})
+    gateway = gateways(gateway_config, env={"ZMQ_SERVER_SECRET": server_secret})
+    endpoint = bound(gateway_config)
 
     def config(name, **curve):
         return config_file(transport="zeromq", name=name,
                            options={"endpoints": [endpoint], "linger": 1, "send_timeout": 0.2, "curve": curve})
-    gateway_config = config("gateway.yaml", server_public_key=server_public, client_public_key=client_public,
-                            server_secret_key="${ZMQ_SERVER_SECRET}")
     right = config("right.yaml", server_public_key=server_public, client_public_key=client_public,
                    client_secret_key=client_secret)
     wrong_client = config("wrong-client.yaml", server_public_key=server_public, client_public_key=other_public,
                           client_secret_key=other_secret)
     wrong_server = config("wrong-server.yaml", server_public_key=other_public, client_public_key=client_public,
                           client_secret_key=client_secret)
-    gateway = gateways(gateway_config, env={"ZMQ_SERVER_SECRET": server_secret})
     assert transport_status(gateway)["curve"] is True
     client = wamp(gateway.url)
     client.subscribe("secure.", match="prefix")
@@ -234,6 +246,24 @@ def test_with_curve_only_the_right_keys_deliver(tmp_path, config_file, gateways,
     client.wait_events(1)
     assert [e["topic"] for e in client.events] == ["secure.RightKeys"]
     assert transport_status(gateway)["received"] == 1
+
+
+def test_a_publisher_whose_sockets_went_away_reconnects_once_and_delivers(config_file, gateways, wamp):
+    """The sockets' context destroyed under a web app (its exit handler, another thread): a lost connection,
+    so the base proxy opens fresh sockets and sends once more instead of failing the publish."""
+    path = config_file(transport="zeromq", options=ANY_PORT)
+    client = wamp(gateways(path).url)
+    client.subscribe("feed.Tick")
+    result = run_python("""
+import telegraphy
+from telegraphy.transports.zeromq import proxy
+telegraphy.publish("feed.Tick", {"n": 0})
+proxy._process_context.close()  # every socket of this process is closed now
+telegraphy.publish("feed.Tick", {"n": 1})
+""", env={"TELEGRAPHY_CONFIG": str(path)})
+    assert result.returncode == 0, result.stderr
+    client.wait_events(2)
+    assert numbers(client) == [0, 1]
 
 
 # Stands in for an uninstalled pyzmq (it is installed here): every import finder is wrapped so that
@@ -255,16 +285,19 @@ assert importlib.util.find_spec("zmq") is None
 """
 
 
-def test_without_pyzmq_selecting_zeromq_says_what_to_install(config_file):
-    path = config_file(transport="zeromq", options={"endpoints": [tcp()]})
+def test_without_pyzmq_selecting_zeromq_fails_validation_with_what_to_install(config_file):
+    path = config_file(transport="zeromq", options={"endpoints": ["tcp://127.0.0.1:4001"]})
     result = run_python(HIDE_PYZMQ + f"""
 import telegraphy
-from telegraphy.plugins import describe
-telegraphy.configure({str(path)!r})  # the options are checked without pyzmq
+from telegraphy.plugins import describe, load_transport
 try:
-    telegraphy.publish("shop.Order", {{}})
+    telegraphy.configure({str(path)!r})  # the options are checked without pyzmq, and so is pyzmq itself
+except telegraphy.ConfigError as exc:
+    print("configure:", exc.key, exc)
+try:
+    load_transport("zeromq").proxy(None)
 except telegraphy.MissingDependency as exc:
-    print("publish:", exc)
+    print("proxy:", exc)
 print("plugins:", next(row["status"] for row in describe() if row["name"] == "zeromq"))
 from telegraphy.gateway.cli import main
 code = main(["--config", {str(path)!r}])
@@ -273,6 +306,8 @@ sys.exit(code)
 """)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert any(line.startswith("publish:") and "pip install telegraphy[zeromq]" in line for line in lines), lines
+    assert any(line.startswith("configure: transport.name ") and "pip install telegraphy[zeromq]" in line
+               for line in lines), lines
+    assert any(line.startswith("proxy:") and "pip install telegraphy[zeromq]" in line for line in lines), lines
     assert any(line.startswith("plugins:") and "pip install telegraphy[zeromq]" in line for line in lines), lines
     assert "telegraphy-gateway:" in result.stderr and "pip install telegraphy[zeromq]" in result.stderr

@@ -6,18 +6,12 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 from support import run_python
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import __main__ as runner  # noqa: E402
-from benchmarks import common, fanout, ingest, slowclient  # noqa: E402
+from benchmarks import __main__ as runner
+from benchmarks import common, fanout, ingest, slowclient
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None or not (common.NODE_MODULES / "ws").is_dir(),
                                 reason="Node and tests/js/node_modules/ws are needed: cd tests/js && npm install")

@@ -46,10 +46,40 @@ def test_a_third_party_transport_is_found_through_its_entry_point(tmp_path):
         from telegraphy import config, plugins
         cfg = config.from_mapping({"transport": {"name": "carrier", "options": {"port": 4999}},
                                    "auth": {"secret": "0123456789abcdef-xyz"}})
-        print(cfg.transport.name, cfg.transport.options["port"])
+        print(cfg.transport.name, cfg.transport.options.port)
         print([r["status"] for r in plugins.describe() if r["name"] == "carrier"])
         """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                             env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["carrier 4999", "['ok']"]
+
+
+def test_an_unknown_transport_says_which_installed_ones_can_run_here():
+    """pika hidden from the import system, as on a machine without the rabbitmq extra."""
+    code = textwrap.dedent("""
+        import sys
+        class WithoutPika:
+            def __init__(self, finder):
+                self.finder = finder
+            def __getattr__(self, name):
+                return getattr(self.finder, name)
+            def find_spec(self, name, path=None, target=None):
+                if name == "pika" or name.startswith("pika."):
+                    return None
+                return self.finder.find_spec(name, path, target)
+        sys.meta_path[:] = [WithoutPika(finder) for finder in sys.meta_path]
+        from telegraphy.plugins import load_transport
+        try:
+            load_transport("pigeon")
+        except LookupError as exc:
+            print(exc)
+        """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    message = result.stdout.strip()
+    installed = message.split("; installed: ", 1)[1].split(" (", 1)[0].split(", ")
+    usable = message.split("usable here: ", 1)[1].split(";", 1)[0].split(", ")
+    assert message.startswith("unknown transport 'pigeon'; installed: ") and "rabbitmq" in installed
+    assert {"memory", "xmlrpc", "zeromq"} <= set(usable) and "rabbitmq" not in usable
+    assert "; rabbitmq: missing pika: pip install telegraphy[rabbitmq]" in message

@@ -3,6 +3,7 @@
 import textwrap
 
 import pytest
+from telegraphy.transports.rabbitmq import TlsOptions
 from telegraphy.transports.rabbitmq.representative import backoff
 
 from telegraphy import config
@@ -21,10 +22,11 @@ def load(tmp_path, options: str):
 def test_defaults_and_a_full_url(tmp_path, monkeypatch):
     _, cfg = load(tmp_path, "{}\n")
     options = cfg.transport.options
-    assert (options["host"], options["port"], options["vhost"]) == ("127.0.0.1", 5672, "/")
-    assert (options["username"], options["password"]) == ("guest", "guest")
-    assert options["exchange"] == "telegraphy" and options["exchange_type"] == "fanout" and options["queue"] == ""
-    assert options["confirm"] is True and options["prefetch"] == 256 and options["tls"] is None
+    broker = options.broker
+    assert (broker.host, broker.port, broker.vhost) == ("127.0.0.1", 5672, "/")
+    assert (broker.username, broker.password) == ("guest", "guest")
+    assert options.exchange == "telegraphy" and options.exchange_type == "fanout" and options.queue == ""
+    assert options.confirm is True and options.prefetch == 256 and options.tls is None
 
     monkeypatch.setenv("RABBIT_PASSWORD", "p%40ss")
     _, cfg = load(tmp_path, """\
@@ -35,10 +37,11 @@ def test_defaults_and_a_full_url(tmp_path, monkeypatch):
         confirm: false
         """)
     options = cfg.transport.options
-    assert (options["scheme"], options["host"], options["port"]) == ("amqps", "rabbit.example.com", 5671)
-    assert (options["vhost"], options["username"], options["password"]) == ("shop/prod", "app", "p@ss")
-    assert options["bindings"] == ("shop.#", "chat.*") and options["queue"] == "gateway-1"
-    assert options["tls"] == {"ca_file": None, "cert_file": None, "key_file": None, "verify": True}
+    broker = options.broker
+    assert (broker.scheme, broker.host, broker.port) == ("amqps", "rabbit.example.com", 5671)
+    assert (broker.vhost, broker.username, broker.password) == ("shop/prod", "app", "p@ss")
+    assert options.bindings == ("shop.#", "chat.*") and options.queue == "gateway-1"
+    assert options.tls == TlsOptions(ca_file=None, cert_file=None, key_file=None, verify=True)
     dumped = config.dump(cfg)
     assert "p%40ss" not in dumped and "p@ss" not in dumped  # `telegraphy check` masks the password
 
@@ -83,8 +86,7 @@ def test_tls_files_must_be_readable_and_a_key_needs_a_certificate(tmp_path):
         load(tmp_path, f"url: amqps://rabbit\ntls:\n  key_file: {cert}\n")
     assert err.value.key == "transport.options.tls.key_file" and "needs a cert_file" in str(err.value)
     _, cfg = load(tmp_path, f"url: amqps://rabbit\ntls: {{cert_file: {cert}, verify: false}}\n")
-    assert cfg.transport.options["tls"] == {"ca_file": None, "cert_file": str(cert), "key_file": None,
-                                            "verify": False}
+    assert cfg.transport.options.tls == TlsOptions(ca_file=None, cert_file=str(cert), key_file=None, verify=False)
 
 
 def test_reconnect_backoff_doubles_up_to_the_cap_with_jitter():

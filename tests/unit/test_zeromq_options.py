@@ -6,6 +6,7 @@ import textwrap
 import pytest
 import zmq
 import zmq.auth
+from telegraphy.transports.zeromq.options import CurveOptions, ZeroMQOptions
 
 from telegraphy import config
 from telegraphy.errors import ConfigError
@@ -32,10 +33,10 @@ def test_defaults_bind_the_first_endpoint(tmp_path):
     options = load(tmp_path, """\
         endpoints: [tcp://10.0.0.5:4001, "ipc:///run/telegraphy/gw2.ipc"]
         """).transport.options
-    assert options == {"endpoints": ["tcp://10.0.0.5:4001", "ipc:///run/telegraphy/gw2.ipc"],
-                       "bind": "tcp://10.0.0.5:4001", "sndhwm": 10000, "rcvhwm": 10000, "linger": 2.0,
-                       "send_timeout": 2.0, "curve": None}
-    assert load(tmp_path, "{}\n").transport.options["endpoints"] == ["tcp://127.0.0.1:4001"]
+    assert options == ZeroMQOptions(endpoints=("tcp://10.0.0.5:4001", "ipc:///run/telegraphy/gw2.ipc"),
+                                    bind="tcp://10.0.0.5:4001", sndhwm=10000, rcvhwm=10000, linger=2.0,
+                                    send_timeout=2.0, curve=None)
+    assert load(tmp_path, "{}\n").transport.options.endpoints == ("tcp://127.0.0.1:4001",)
 
 
 @pytest.mark.parametrize("options, key, line, words", [
@@ -58,7 +59,14 @@ def test_bad_options_name_the_line_and_key(tmp_path, options, key, line, words):
 
 def test_a_gateway_may_bind_any_interface(tmp_path):
     options = load(tmp_path, "endpoints: [tcp://gw1.internal:4001]\nbind: 'tcp://*:4001'\n").transport.options
-    assert options["bind"] == "tcp://*:4001"
+    assert options.bind == "tcp://*:4001"
+
+
+def test_only_a_gateway_may_leave_its_port_to_the_os(tmp_path):
+    assert load(tmp_path, "bind: tcp://127.0.0.1:0\n").transport.options.bind == "tcp://127.0.0.1:0"
+    assert load(tmp_path, "bind: 'tcp://127.0.0.1:*'\n").transport.options.bind == "tcp://127.0.0.1:*"
+    err = error(tmp_path, "endpoints: [tcp://127.0.0.1:0]\n")  # a web app must know where to connect
+    assert err.key == "transport.options.endpoints" and "from 1 to 65535" in err.reason
 
 
 def test_curve_keys_inline_with_env_and_masked_in_the_effective_config(tmp_path, monkeypatch):
@@ -70,8 +78,8 @@ def test_curve_keys_inline_with_env_and_masked_in_the_effective_config(tmp_path,
           client_public_key: "{CLIENT_PUBLIC}"
           client_secret_key: ${{ZMQ_CLIENT_SECRET:-}}
         """)
-    assert cfg.transport.options["curve"] == {"server_public_key": SERVER_PUBLIC, "server_secret_key": SERVER_SECRET,
-                                              "client_public_key": CLIENT_PUBLIC, "client_secret_key": None}
+    assert cfg.transport.options.curve == CurveOptions(server_public_key=SERVER_PUBLIC, server_secret_key=SERVER_SECRET,
+                                                       client_public_key=CLIENT_PUBLIC, client_secret_key=None)
     dumped = config.dump(cfg)
     assert SERVER_SECRET not in dumped and "server_secret_key: '****'" in dumped
 
@@ -86,9 +94,10 @@ def test_curve_keys_from_certificate_files(tmp_path):
           server_key_file: server.key_secret
           client_key_file: client.key
         """)  # relative to the config file's folder
-    assert cfg.transport.options["curve"] == {
-        "server_public_key": server[0].decode(), "server_secret_key": server[1].decode(),
-        "client_public_key": client[0].decode(), "client_secret_key": None}
+    assert cfg.transport.options.curve == CurveOptions(
+        server_public_key=server[0].decode(), server_secret_key=server[1].decode(),
+        client_public_key=client[0].decode(), client_secret_key=None,
+        server_key_file="server.key_secret", client_key_file="client.key")
 
 
 @pytest.mark.parametrize("curve, key, words", [
