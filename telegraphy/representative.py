@@ -12,16 +12,23 @@ from .config import Config
 from .errors import InvalidEvent
 from .events import Event
 
-Deliver = Callable[[Event], None]
+Deliver = Callable[..., None]  # deliver(event, seq=None): seq is the transport's own position, if it has one
+Control = Callable[..., Any]  # control(command, **arguments) -> result, or a Deferred of it
 
 
 class Representative:
     """Base class for a transport's gateway side, driven by the reactor it is given (``self.reactor``).
 
-    :meth:`start` is called with ``deliver``; the representative calls it once per event, in the
-    reactor thread. When ``deliver`` returns, the gateway has accepted the event (validated, numbered,
-    stored in history; the fan-out to browsers follows), so that is when a broker message may be
-    acknowledged.
+    :meth:`start` is called with ``deliver`` and ``control``. The representative calls ``deliver(event)``
+    once per event, in the reactor thread (``deliver(event, seq=n)`` if its transport numbers events in
+    one order every gateway sees, as a RabbitMQ stream's offset). When ``deliver`` returns, the gateway
+    has accepted the event (validated, numbered, stored in history; the fan-out to browsers follows), so
+    that is when a broker message may be acknowledged.
+
+    ``control(command, **arguments)`` carries the web app's requests about live sessions (``disconnect``,
+    ``unsubscribe``, ``subscribers``, ``history``; ``COMMANDS`` in ``telegraphy.gateway.service``); it
+    returns the answer or a Deferred of it, and raises ``ValueError`` for a bad request. A transport that
+    cannot carry them never calls it.
     """
 
     log = Logger()
@@ -34,12 +41,13 @@ class Representative:
         self.config = config
         self.reactor = reactor  # every timer, listener and reader of a representative goes through this one
         self.deliver: Deliver | None = None
+        self.control: Control | None = None
         self.state = "stopped"
         self.received = 0
         self.rejected = 0
 
-    def start(self, deliver: Deliver) -> defer.Deferred:
-        self.deliver = deliver
+    def start(self, deliver: Deliver, control: Control | None = None) -> defer.Deferred:
+        self.deliver, self.control = deliver, control
         return defer.maybeDeferred(self._start)
 
     def stop(self) -> defer.Deferred:
@@ -62,6 +70,12 @@ class Representative:
         self.received += 1
         self.deliver(event)
         return True
+
+    def history(self):
+        """The history store the gateway should use (a :class:`telegraphy.gateway.history.History`), or None
+        for the gateway's own memory history. A transport whose broker keeps the events (a RabbitMQ stream)
+        returns a store backed by it, so that every gateway recovers the same events."""
+        return None
 
     def web_app_options(self) -> dict[str, Any]:
         """The ``transport.options`` a web app needs to reach this representative, with what the OS chose

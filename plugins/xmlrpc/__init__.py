@@ -1,8 +1,9 @@
 """XML-RPC transport: the embedded default, no broker to run.
 
 The gateway's representative serves XML-RPC on its own loopback port; the web app's proxy posts
-events to it over a kept-alive HTTP connection. Every request carries an HMAC-SHA256 of its body
-made with the shared secret, so only holders of the secret can publish.
+events to it over a kept-alive HTTP connection. Every request carries an HMAC-SHA256, made with the
+shared secret, of its time, a nonce and its body (signing.py): only holders of the secret can
+publish, and a captured request cannot be replayed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class XmlRpcOptions:
                         minimum=0, maximum=65535)
     timeout: float = setting(2.0, "Seconds a publish may wait for the gateway before it raises "
                                   "GatewayUnavailable.", minimum=0.01)
+    max_body_bytes: int = setting(8 * 2**20, "The largest request the gateway reads (a batch of events); a bigger "
+                                             "one is refused with HTTP 413 before its body is read.", minimum=1024)
+    request_timeout: float = setting(10.0, "Seconds a request may take to arrive whole; a slower one is cut off "
+                                           "(a slow body holds nothing for long).", minimum=0.1)
 
     @property
     def url(self) -> str:

@@ -13,25 +13,85 @@ from telegraphy.errors import ConfigError
 from telegraphy.representative import Representative
 
 from . import PATH, SIGNATURE_HEADER, XmlRpcOptions
-from .signing import verify
+from .signing import SignatureError, Verifier
+
+
+class _BoundedRequest(server.Request):
+    """A request whose body is refused before it is read when it is over ``max_body_bytes`` (413) or of
+    unknown length (411), and whose whole arrival must take at most ``request_timeout`` seconds."""
+
+    def __init__(self, channel, *args, **kwargs) -> None:
+        super().__init__(channel, *args, **kwargs)
+        site = channel.site
+        self._deadline = site.reactor.callLater(site.request_timeout, self._too_slow)
+
+    def gotLength(self, length):  # noqa: N802 - Twisted's name
+        site = self.channel.site
+        if length is None:
+            self._refuse(b"411 Length Required", b"send the body with a Content-Length\n")
+        elif length > site.max_body_bytes:
+            self._refuse(b"413 Content Too Large", b"the body is over transport.options.max_body_bytes (%d)\n"
+                         % site.max_body_bytes)
+        else:
+            super().gotLength(length)
+
+    def requestReceived(self, command, path, version):  # noqa: N802 - Twisted's name
+        if self._deadline.active():
+            self._deadline.cancel()
+        super().requestReceived(command, path, version)
+
+    def connectionLost(self, reason):  # noqa: N802 - Twisted's name
+        if self._deadline.active():
+            self._deadline.cancel()
+        super().connectionLost(reason)
+
+    def _refuse(self, status: bytes, text: bytes) -> None:
+        if self._deadline.active():
+            self._deadline.cancel()
+        self.channel.site.refused += 1
+        transport = self.channel.transport
+        transport.write(b"HTTP/1.1 %s\r\ncontent-type: text/plain\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
+                        % (status, len(text), text))
+        transport.loseConnection()  # and read nothing more of it
+
+    def _too_slow(self) -> None:
+        self.channel.site.refused += 1
+        self.channel.transport.abortConnection()
+
+
+class _Site(server.Site):
+    requestFactory = _BoundedRequest
+
+    def __init__(self, resource, reactor, options: XmlRpcOptions) -> None:
+        super().__init__(resource, reactor=reactor, timeout=options.request_timeout)
+        self.max_body_bytes, self.request_timeout = options.max_body_bytes, options.request_timeout
+        self.refused = 0  # requests cut off for their size or slowness
+        self.noisy = False
+
+    def log(self, request) -> None:  # no access log line per event batch
+        pass
 
 
 class _Endpoint(xmlrpc.XMLRPC):
-    """Serves ``publish_many`` to callers that sign the request with the shared secret."""
+    """Serves ``publish_many`` to callers that sign the request (time, nonce and body) with the shared secret."""
 
     def __init__(self, representative: XmlRpcRepresentative) -> None:
         super().__init__(allowNone=False, useDateTime=False)
         self.representative = representative
+        self.verifier = Verifier()
         self.refused = 0
 
     def render_POST(self, request):
         body = request.content.read()
-        if not verify(self.representative.config.auth.secrets, body, request.getHeader(SIGNATURE_HEADER)):
+        try:
+            self.verifier.verify(self.representative.config.auth.secrets, body, request.getHeader(SIGNATURE_HEADER),
+                                 now=self.representative.reactor.seconds())
+        except SignatureError as exc:
             self.refused += 1
-            self.representative.log.warn("xmlrpc: refused a call from {peer}: missing or wrong shared secret",
-                                         peer=request.getClientAddress())
+            self.representative.log.warn("xmlrpc: refused a call from {peer}: {why}", peer=request.getClientAddress(),
+                                         why=exc)
             request.setResponseCode(403)
-            return b"forbidden: missing or wrong shared secret\n"
+            return f"forbidden: {exc}\n".encode()
         request.content = io.BytesIO(body)
         return super().render_POST(request)
 
@@ -54,15 +114,14 @@ class XmlRpcRepresentative(Representative):
         super().__init__(config, reactor)
         self.options: XmlRpcOptions = config.transport.options
         self.port = None
+        self.site: _Site | None = None
         self.endpoint = _Endpoint(self)
 
     def _start(self) -> None:
         options = self.options
         root = resource.Resource()
         root.putChild(PATH.strip("/").encode(), self.endpoint)
-        site = server.Site(root)
-        site.noisy = False
-        site.log = lambda request: None  # no access log line per event batch
+        site = self.site = _Site(root, self.reactor, options)
         try:
             self.port = self.reactor.listenTCP(options.port, site, interface=options.host)
         except CannotListenError as exc:
@@ -85,4 +144,4 @@ class XmlRpcRepresentative(Representative):
         return {"port": self.port.getHost().port} if self.port is not None else {}
 
     def status(self) -> dict:
-        return {**super().status(), "refused": self.endpoint.refused}
+        return {**super().status(), "refused": self.endpoint.refused + (self.site.refused if self.site else 0)}

@@ -28,6 +28,8 @@ from .resume import Resumption
 from .session import Services
 
 SHUTDOWN_GRACE = 5.0  # seconds to deliver what was accepted and let clients close, when stopping
+# The web app's requests about live sessions, as a transport's representative carries them (control()).
+COMMANDS = ("disconnect", "unsubscribe", "subscribers", "history")
 
 
 class Gateway(service.Service):
@@ -44,7 +46,9 @@ class Gateway(service.Service):
         self.closing = False
         current = lambda: self.config  # noqa: E731 - every part reads the config in force
         limits = config.limits
-        self.history = history or MemoryHistory(limits.history_topics, limits.history_bytes)
+        self.representative = load_transport(config.transport.name).representative(config, reactor)
+        self.history = history or self.representative.history() or MemoryHistory(limits.history_topics,
+                                                                                  limits.history_bytes)
         self.access = Access(current)
         self.authenticator = Authenticator(current, reactor.seconds)
         self.hub = Hub(self.history, self.access, current, self.metrics, reactor)
@@ -54,7 +58,6 @@ class Gateway(service.Service):
             resumption=self.resumption, metrics=self.metrics, reactor=reactor,
             procedures=procedures.table(self.hub, self.history, self.access, self.authenticator, current,
                                         self.metrics))
-        self.representative = load_transport(config.transport.name).representative(config, reactor)
         self.port = None
 
     def admit(self, request) -> tuple[int, str] | None:
@@ -71,9 +74,42 @@ class Gateway(service.Service):
             return 403, f"origin {origin} is not allowed"
         return None
 
-    def accept(self, event: Event) -> None:
+    def accept(self, event: Event, seq: int | None = None) -> None:
         """What the representative calls per event: accepted when this returns, delivered soon after."""
-        self.hub.accept(event)
+        self.hub.accept(event, seq=seq)
+
+    def control(self, command: str, **arguments):
+        """What the representative calls for the web app's requests about live sessions (COMMANDS)."""
+        if command not in COMMANDS:
+            raise ValueError(f"unknown command {command!r}: the gateway knows {', '.join(COMMANDS)}")
+        try:
+            return getattr(self, f"_command_{command}")(**arguments)
+        except TypeError as exc:
+            raise ValueError(f"{command}: {exc}") from None
+
+    def _command_disconnect(self, user: str, reason: str = "") -> int:
+        return self.disconnect(_user(user), reason)
+
+    def _command_unsubscribe(self, user: str, pattern: str) -> int:
+        if not isinstance(pattern, str) or not pattern:
+            raise ValueError("unsubscribe: pattern must be an event name pattern such as 'chat.*'")
+        return self.unsubscribe(_user(user), pattern)
+
+    def _command_subscribers(self, topic: str) -> int:
+        if not isinstance(topic, str) or not topic:
+            raise ValueError("subscribers: topic must be an event name")
+        return self.hub.subscribers(topic)
+
+    def _command_history(self, topic: str, since: int = 0, limit: int = 100):
+        """The web app sees every event of the topic (it published them): a page, as the procedure's."""
+        if not isinstance(topic, str) or not topic or isinstance(since, bool) or not isinstance(since, int) \
+                or isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValueError("history: topic is an event name, since a position, limit from 1 to 1000")
+
+        def answer(page):
+            return {"epoch": self.history.epoch, "last": self.history.last(topic), "more": page.more,
+                    "events": [{"seq": e.seq, "event": e.event.envelope()} for e in page.entries]}
+        return defer.maybeDeferred(self.history.page, topic, since, limit).addCallback(answer)
 
     @defer.inlineCallbacks
     def startService(self):
@@ -84,7 +120,7 @@ class Gateway(service.Service):
         from .websocket import WampWebSocketFactory
 
         super().startService()
-        yield self.representative.start(self.accept)
+        yield self.representative.start(self.accept, self.control)
         factory = WampWebSocketFactory(self.config.gateway.url, self.services, self.reactor, admit=self.admit,
                                        on_open=self.connections.add, on_close=self.connections.discard)
         self.hub.behind = factory.behind
@@ -179,3 +215,9 @@ class Gateway(service.Service):
                 if sub.match == "exact" and not self.access.may_subscribe(session.identity, sub.topic):
                     self.hub.revoke(sub, session, "telegraphy.error.not_authorized")
         return needs_restart
+
+
+def _user(user: object) -> str:
+    if isinstance(user, bool) or not isinstance(user, (str, int)) or user == "":
+        raise ValueError("user must be the user id the web app puts in tokens (a string or a number)")
+    return str(user)

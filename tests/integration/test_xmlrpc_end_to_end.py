@@ -79,3 +79,73 @@ def test_a_port_in_use_says_which_key_to_change(config_file, key):
     assert code != 0
     assert f"key '{key}': cannot " in gw.log() and f"127.0.0.1:{port}" in gw.log()
     assert f"change {key}" in gw.log() and "Traceback" not in gw.log()
+
+
+def _endpoint(config_path) -> tuple[str, int, str]:
+    from telegraphy.config import load
+    config = load(config_path)
+    return config.transport.options.host, config.transport.options.port, config.auth.secret
+
+
+def _post(host: str, port: int, body: bytes, headers: dict) -> tuple[int, bytes]:
+    import http.client
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        connection.request("POST", "/RPC2", body, headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_a_signed_request_cannot_be_replayed_or_signed_out_of_time(gateway, wamp):
+    """Issue 11, finding 7: the signature covers a time and a nonce, not just the body."""
+    import time
+    import xmlrpc.client
+
+    from telegraphy.transports.xmlrpc.signing import sign
+
+    from telegraphy.events import Event
+
+    client = wamp(gateway.url)
+    client.subscribe("shop.Order")
+    host, port, secret = _endpoint(gateway.config_path)
+    body = xmlrpc.client.dumps(([Event.create("shop.Order", {"n": 1}).encode().decode()],), "publish_many").encode()
+    headers = {"X-Telegraphy-Signature": sign(secret, body), "Content-Type": "text/xml"}
+    assert _post(host, port, body, headers)[0] == 200
+    for _ in range(2):  # the very same request again: refused, and nothing delivered
+        status, text = _post(host, port, body, headers)
+        assert status == 403 and b"replayed" in text
+    stale = {"X-Telegraphy-Signature": sign(secret, body, now=time.time() - 300), "Content-Type": "text/xml"}
+    status, text = _post(host, port, body, stale)
+    assert status == 403 and b"clock" in text
+    telegraphy_marker = Event.create("shop.Order", {"n": 2}).encode().decode()
+    marker = xmlrpc.client.dumps(([telegraphy_marker],), "publish_many").encode()
+    assert _post(host, port, marker, {"X-Telegraphy-Signature": sign(secret, marker)})[0] == 200
+    assert [e["envelope"]["data"]["n"] for e in client.wait_events(2)] == [1, 2]
+
+
+def test_a_body_over_the_limit_is_refused_unread_and_a_slow_body_is_cut_off(config_file, gateways):
+    """Issue 11, finding 7: the XML-RPC port reads no body of any size, and holds no slow body open."""
+    import time
+
+    path = config_file(options={"host": "127.0.0.1", "port": 0, "max_body_bytes": 4096, "request_timeout": 1.0})
+    gw = gateways(path)
+    host, port, _ = _endpoint(gw.config_path)
+    big = socket.create_connection((host, port), timeout=10)
+    big.sendall(b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n")
+    assert big.recv(4096).startswith(b"HTTP/1.1 413")
+    slow = socket.create_connection((host, port), timeout=10)
+    slow.sendall(b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+    slow.settimeout(0.2)
+    started, closed = time.monotonic(), False
+    while not closed and time.monotonic() - started < 15:  # a byte every 0.2 s: 20 s for the whole body
+        try:
+            slow.sendall(b"x")
+            closed = slow.recv(4096) == b""
+        except TimeoutError:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            closed = True
+    assert closed and time.monotonic() - started < 5  # cut off at request_timeout (1 s), not 20 s
+    assert '"refused": 2' in gw.get("/health")[1]
