@@ -34,21 +34,38 @@ def plan(quick: bool) -> tuple[list[tuple[int, list[int]]], float]:
     return [(100, [20, 100, 500, 1000]), (1000, [20, 100, 200, 400])], 4.0
 
 
-def run_steps(router: str, url: str, realm: str, publisher: LineProcess, plan_: Sequence[tuple[int, list[int]]],
-              seconds: float, router_pids: Callable[[], list[int]]) -> list[dict]:
-    """Offer each step's rate to N subscribers and measure what arrives; shared with the peers scenario."""
+def processes_for(subscribers: int) -> int:
+    """Node client processes for ``subscribers`` connections (so that the clients are not the bottleneck)."""
+    return 2 if subscribers <= 100 else 4
+
+
+def run_steps(router: str, subscribe: Callable[[int, int], NodePeers], publisher: LineProcess,
+              plan_: Sequence[tuple[int, list[int]]], seconds: float, router_pids: Callable[[], list[int]],
+              until_saturated: bool = False) -> list[dict]:
+    """Offer each step's rate to N subscribers (``subscribe(N, processes)``) and measure what arrives; shared
+    with the peers scenarios. With ``until_saturated``, a router's steps end at the first one it does not
+    keep up with (deliveries lost, or delivered/s under SATURATED of offered): the next would only queue."""
     rows, step = [], 0
     for subscribers, rates in plan_:
-        processes = 2 if subscribers <= 100 else 4
-        peers = NodePeers("subscribe", url, TOPIC, connections=subscribers, processes=processes, realm=realm)
+        peers = subscribe(subscribers, processes_for(subscribers))
         try:
             for rate in rates:
                 step += 1
                 rows.append(measure_step(router, publisher, peers, subscribers, step, rate, seconds, router_pids))
                 print_row(rows[-1])
+                if until_saturated and saturated(rows[-1]):
+                    break
         finally:
             peers.close()
     return rows
+
+
+SATURATED = 0.8
+
+
+def saturated(row: dict) -> bool:
+    """Whether a step shows the router at its limit: deliveries lost, or delivered/s well under offered."""
+    return row["missing"] > 0 or row["delivered_per_s"] < SATURATED * row["offered_per_s"]
 
 
 def measure_step(router: str, publisher: LineProcess, peers: NodePeers, subscribers: int, step: int, rate: float,
@@ -92,12 +109,14 @@ def print_row(row: dict) -> None:
           flush=True)
 
 
-def fanout_config(directory: Path, transport: str, transport_options: dict | None) -> Path:
+def fanout_config(directory: Path, transport: str, transport_options: dict | None,
+                  limits: dict | None = None) -> Path:
     """A gateway config for fan-out: public events, small history, a client queue big enough that a
-    client briefly behind at saturation is measured, not dropped."""
+    client briefly behind at saturation is measured, not dropped, room for 10,000 clients."""
     return common.write_config(directory, transport=transport, options=transport_options,
                                events=[{"match": "*", "access": "public", "history": 10}],
-                               limits={"client_queue_bytes": 16 * 1024 * 1024, "max_connections": 5000})
+                               limits={"client_queue_bytes": 16 * 1024 * 1024, "max_connections": 12000,
+                                       **(limits or {})})
 
 
 def run(options: Options) -> dict:
@@ -108,7 +127,8 @@ def run(options: Options) -> dict:
         publisher = None
         try:
             publisher = common.WebApp(gw.config_path)
-            rows = run_steps("telegraphy", gw.url, "telegraphy", publisher, steps, seconds, lambda: [gw.proc.pid])
+            subscribe = lambda n, processes: NodePeers("subscribe", gw.url, TOPIC, n, processes)  # noqa: E731
+            rows = run_steps("telegraphy", subscribe, publisher, steps, seconds, lambda: [gw.proc.pid])
             dropped = common.gateway_metrics(gw).get("telegraphy_slow_clients_dropped_total", 0)
         finally:
             if publisher is not None:

@@ -37,8 +37,8 @@ def test_ingest_measures_both_modes_over_xmlrpc(tmp_path):
 def test_fanout_step_delivers_every_event_to_every_subscriber(gateway):
     publisher = common.WebApp(gateway.config_path)
     try:
-        rows = fanout.run_steps("telegraphy", gateway.url, "telegraphy", publisher, [(3, [20])], 0.5,
-                                lambda: [gateway.proc.pid])
+        subscribe = lambda n, processes: common.NodePeers("subscribe", gateway.url, fanout.TOPIC, n, processes)  # noqa: E731
+        rows = fanout.run_steps("telegraphy", subscribe, publisher, [(3, [20])], 0.5, lambda: [gateway.proc.pid])
     finally:
         publisher.close()
     (row,) = rows
