@@ -54,3 +54,8 @@ def version(venv: Path, dist: str) -> str:
 def same_as_ours(*dists: str) -> list[str]:
     """Requirements pinning ``dists`` to the versions in the project's own environment."""
     return [f"{dist}=={metadata.version(dist)}" for dist in dists]
+
+
+def installed(name: str) -> bool:
+    """Whether ensure_venv already made the venv ``name`` (the smoke tests use a peer only then)."""
+    return (PEERS / name / "bench-installed.json").exists()

@@ -163,16 +163,23 @@ class Telegraphy(Router):
 class BareAutobahn(Router):
     name = "autobahn (bare)"
 
+    def __init__(self, python: str | None = None) -> None:
+        self.python = python  # None: its own venv; the smoke test passes the project's (same versions)
+
     def start(self, directory: Path) -> None:
-        venv = peerenv.ensure_venv("autobahn", peerenv.same_as_ours("twisted", "autobahn"))
+        python = self.python
+        if python is None:
+            venv = peerenv.ensure_venv("autobahn", peerenv.same_as_ours("twisted", "autobahn"))
+            python = str(venv / "bin" / "python")
+        from importlib import metadata
+
         self.about = (f"autobahn (bare): benchmarks/peer_apps/bare_broadcaster.py on Twisted "
-                      f"{peerenv.version(venv, 'twisted')} + Autobahn {peerenv.version(venv, 'autobahn')} (the "
-                      f"project's versions), one prepared frame per event to every connection; publisher: a Node "
-                      f"WebSocket (ws_peer.js ws-publish)")
+                      f"{metadata.version('twisted')} + Autobahn {metadata.version('autobahn')} (the project's "
+                      f"versions, in benchmarks/.peers/autobahn), one prepared frame per event to every connection; "
+                      f"publisher: a Node WebSocket (ws_peer.js ws-publish)")
         port = common.free_port()
         self.url = f"ws://127.0.0.1:{port}/"
-        self.server = Server(self.name, [str(venv / "bin" / "python"), str(APPS / "bare_broadcaster.py"), str(port)],
-                             port, directory)
+        self.server = Server(self.name, [python, str(APPS / "bare_broadcaster.py"), str(port)], port, directory)
 
     def subscribers(self, count: int, processes: int) -> NodePeers:
         return NodePeers("ws-subscribe", self.url, TOPIC, count, processes, script=common.WS_PEER_JS)
