@@ -36,9 +36,11 @@ def readme_block(out: Path) -> str:
         load = (f"; `uptime` before: {m['uptime_start'].split('load average:')[-1].strip()}, after: "
                 f"{m['uptime_end'].split('load average:')[-1].strip()}" if m.get("uptime_start") else "")
         summary = result.get("summary")
-        parts.append(f"### {module.TITLE}\n\n{result['date']}, {m['cpu']} ({m['cores']} cores), Python "
-                     f"{m['python']}, Node {m['node']}; other people's work used {before}% of the machine just "
-                     f"before and {during}% on average during the run{load}; `{result['command']}`\n\n"
+        about = (f"{result['date']}, from the scenarios' files below" if name == goals.NAME else
+                 f"{result['date']}, {m['cpu']} ({m['cores']} cores), Python {m['python']}, Node {m['node']}; other "
+                 f"people's work used {before}% of the machine just before and {during}% on average during the "
+                 f"run{load}; `{result['command']}`")
+        parts.append(f"### {module.TITLE}\n\n{about}\n\n"
                      + (common.table(summary, module.SUMMARY_COLUMNS) + "\n\n" if summary else "")
                      + (common.table(rows, module.COLUMNS) + "\n" if rows else "")
                      + "".join(f"\n- skipped {s['what']}: {s['why']}" for s in result["skipped"])

@@ -17,7 +17,8 @@ from .common import Options
 
 NAME = "profile"
 TITLE = "Profile: the gateway's time per delivery during a fan-out to 1,000 subscribers (py-spy)"
-COLUMNS = [("regime", "regime"), ("function", "function"), ("self_pct", "self %"), ("inclusive_pct", "inclusive %"),
+COLUMNS = [("regime", "regime"), ("function", "function"), ("what", "what it is"), ("self_pct", "self %"),
+           ("inclusive_pct", "inclusive %"),
            ("self_us", "self µs per delivery"), ("inclusive_us", "inclusive µs per delivery")]
 SUMMARY_COLUMNS = [("regime", "regime"), ("deliveries", "deliveries"), ("delivered_per_s", "delivered/s"),
                    ("gateway_cpu", "gateway CPU %"), ("us_per_delivery", "gateway CPU µs per delivery"),
@@ -127,7 +128,7 @@ def run(options: Options) -> dict:
              f"{RATE_HZ} Hz, --nonblocking, idle samples left out, so shares are of the gateway's busy time; µs per "
              f"delivery = gateway CPU seconds in the step / deliveries x share; the raw stacks are in "
              f"results/profile-*.txt",
-             f"rows: the top {TOP} functions by self time, then the hub's and the WebSocket's delivery path inclusive"]
+             f"rows: the top {TOP} functions by self time, then the rest of the delivery path (hub to kernel)"]
     common.save(NAME, options, rows, skipped=skipped, notes=notes, summary=summary,
                 config={"subscribers": subscribers, "regimes": regimes, "rate_hz": RATE_HZ})
     common.print_table(TITLE, rows, COLUMNS, skipped)
@@ -135,11 +136,25 @@ def run(options: Options) -> dict:
     return {"rows": rows, "summary": summary}
 
 
-KEY = ("_pump (gateway/hub.py)", "_serve (gateway/hub.py)", "deliver (gateway/session.py)",
-       "send (gateway/websocket.py)", "write (twisted/internet/abstract.py)", "doWrite (twisted/internet/abstract.py)",
-       "writeSomeData (twisted/internet/tcp.py)", "startWriting (twisted/internet/abstract.py)",
-       "stopWriting (twisted/internet/abstract.py)", "doPoll (twisted/internet/epollreactor.py)",
-       "frame (gateway/hub.py)", "render (gateway/http.py)")
+# the delivery path, hub to kernel, and what a frame's self time is when it is a system call
+KEY = {"Hub._pump (telegraphy/gateway/hub.py)": "the fan-out: one slice per reactor turn",
+       "Hub._serve (telegraphy/gateway/hub.py)": "the walk over a slice of receivers",
+       "_Job.frame (telegraphy/gateway/hub.py)": "the EVENT frame, built once per event",
+       "Session.deliver (telegraphy/gateway/session.py)": "per receiver: the session's checks",
+       "WampWebSocket.send (telegraphy/gateway/websocket.py)": "per receiver: queue or transport.write",
+       "ConnectionMixin.write (twisted/internet/_newtls.py)": "Twisted's TLS-capable write wrapper (no TLS here)",
+       "FileDescriptor.write (twisted/internet/abstract.py)": "transport.write: append to the buffer",
+       "FileDescriptor.startWriting (twisted/internet/abstract.py)": "watch the socket for writability",
+       "EPollReactor._add (twisted/internet/epollreactor.py)": "epoll_ctl system call (start watching)",
+       "FileDescriptor.doWrite (twisted/internet/abstract.py)": "the next reactor turn: flush a socket's buffer",
+       "Connection.writeSomeData (twisted/internet/tcp.py)": "one send() per socket per turn",
+       "untilConcludes (twisted/python/util.py)": "self time = the send() system call (loopback TCP: the "
+                                                  "receiver's side of the stack runs in it too)",
+       "FileDescriptor.stopWriting (twisted/internet/abstract.py)": "buffer empty: stop watching",
+       "EPollReactor._remove (twisted/internet/epollreactor.py)": "epoll_ctl system call (stop watching)",
+       "EPollReactor.doPoll (twisted/internet/epollreactor.py)": "self time = epoll_wait",
+       "Connection.doRead (twisted/internet/tcp.py)": "reading: the publisher's XML-RPC requests, clients",
+       "Hub.accept (telegraphy/gateway/hub.py)": "accepting an event (number, history, queue)"}
 
 
 def key_functions(inclusive: Counter) -> list[str]:
@@ -148,6 +163,7 @@ def key_functions(inclusive: Counter) -> list[str]:
 
 def entry(regime: str, function: str, own: Counter, inclusive: Counter, total: int, per_delivery: float | None) -> dict:
     self_pct, incl_pct = 100 * own[function] / total, 100 * inclusive[function] / total
-    return {"regime": regime, "function": function, "self_pct": self_pct, "inclusive_pct": incl_pct,
+    return {"regime": regime, "function": function, "what": KEY.get(function, ""), "self_pct": self_pct,
+            "inclusive_pct": incl_pct,
             "self_us": per_delivery * self_pct / 100 if per_delivery else None,
             "inclusive_us": per_delivery * incl_pct / 100 if per_delivery else None}
