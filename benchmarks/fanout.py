@@ -160,7 +160,8 @@ def plot(fig, result: dict, extra_rows: Sequence[dict] = ()) -> None:
         left.plot(x, [r["delivered_per_s"] for r in series], marker="o", label=label)
         right.plot(x, [r["p99_ms"] or math.nan for r in series], marker="o", label=label)
     top = max((r["offered_per_s"] for r in rows), default=1)
-    left.plot([1, top], [1, top], color="grey", linestyle=":", linewidth=1, label="delivered = offered")
+    low = min((r["offered_per_s"] for r in rows), default=1)
+    left.plot([low, top], [low, top], color="grey", linestyle=":", linewidth=1, label="delivered = offered")
     left.axhline(TARGET, color="red", linestyle="--", linewidth=1, label="target (N=1000)")
     for ax, title in ((left, "delivered deliveries/s"), (right, "p99 latency, ms")):
         ax.set_xscale("log")
