@@ -79,14 +79,17 @@ def measure_step(router: str, publisher: LineProcess, peers: NodePeers, subscrib
     if "error" in sent:
         raise RuntimeError(f"the publisher failed: {sent['error']}")
     expected = sent["sent"] * subscribers
-    # wait for everything to arrive, or for arrivals to stop (bounded: a saturated router may never catch up)
-    deadline, last_count, last_change, st = time.monotonic() + max(20.0, seconds * 5), -1, time.monotonic(), {}
+    # wait for everything to arrive, or for arrivals to stop (bounded: a saturated router may never catch up);
+    # arrivals of any step count, so a router still delivering an earlier step's backlog is not judged stopped
+    deadline, last_total, last_change, st = time.monotonic() + max(20.0, seconds * 5), -1, time.monotonic(), {}
     while time.monotonic() < deadline:
-        st = peers.report()["steps"].get(str(step), {"count": 0, "first": 0, "last": 0, "hist": {}})
+        steps = peers.report()["steps"]
+        st = steps.get(str(step), {"count": 0, "first": 0, "last": 0, "hist": {}})
         if st["count"] >= expected:
             break
-        if st["count"] != last_count:
-            last_count, last_change = st["count"], time.monotonic()
+        total = sum(s["count"] for s in steps.values())
+        if total != last_total:
+            last_total, last_change = total, time.monotonic()
         elif time.monotonic() - last_change > 3:
             break
         time.sleep(0.25)
@@ -128,7 +131,8 @@ def run(options: Options) -> dict:
         try:
             publisher = common.WebApp(gw.config_path)
             subscribe = lambda n, processes: NodePeers("subscribe", gw.url, TOPIC, n, processes)  # noqa: E731
-            rows = run_steps("telegraphy", subscribe, publisher, steps, seconds, lambda: [gw.proc.pid])
+            rows = run_steps("telegraphy", subscribe, publisher, steps, seconds, lambda: [gw.proc.pid],
+                             until_saturated=True)
             dropped = common.gateway_metrics(gw).get("telegraphy_slow_clients_dropped_total", 0)
         finally:
             if publisher is not None:
