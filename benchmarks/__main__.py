@@ -13,9 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from . import common, fanout, ingest, peers, slowclient
+from . import common, fanout, goals, idle, ingest, large, latency, peers, profile, publish, responsiveness, slowclient
 
-SCENARIOS = {module.NAME: module for module in (ingest, fanout, peers, slowclient)}
+SCENARIOS = {module.NAME: module for module in (ingest, fanout, peers, publish, latency, responsiveness, idle, large,
+                                                profile, slowclient)}
+SHOWN = {goals.NAME: goals, **SCENARIOS}  # the README's order: the goals first
 README = common.HERE / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -23,23 +25,27 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 def readme_block(out: Path) -> str:
     """The latest results, one section per scenario JSON found in ``out``."""
     parts = []
-    for name, module in SCENARIOS.items():
+    for name, module in SHOWN.items():
         path = out / f"{name}.json"
         if not path.exists():
             continue
         result = json.loads(path.read_text())
         m = result["machine"]
         rows = result["rows"]
-        if name == peers.NAME:
-            rows = rows + peers.telegraphy_reference(common.Options(quick=result["quick"], out=out))
         before, during = common.fmt(m.get("busy_before_pct")), common.fmt(m.get("others_busy_pct_during"))
-        parts.append(f"### {module.TITLE}\n\n{result['date']}, {m['cpu']} ({m['cores']} cores), Python "
-                     f"{m['python']}, Node {m['node']}; other people's work used {before}% of the machine just "
-                     f"before and {during}% on average during the run; `{result['command']}`\n\n"
+        load = (f"; `uptime` before: {m['uptime_start'].split('load average:')[-1].strip()}, after: "
+                f"{m['uptime_end'].split('load average:')[-1].strip()}" if m.get("uptime_start") else "")
+        summary = result.get("summary")
+        about = (f"{result['date']}, from the scenarios' files below" if name == goals.NAME else
+                 f"{result['date']}, {m['cpu']} ({m['cores']} cores), Python {m['python']}, Node {m['node']}; other "
+                 f"people's work used {before}% of the machine just before and {during}% on average during the "
+                 f"run{load}; `{result['command']}`")
+        parts.append(f"### {module.TITLE}\n\n{about}\n\n"
+                     + (common.table(summary, module.SUMMARY_COLUMNS) + "\n\n" if summary else "")
                      + (common.table(rows, module.COLUMNS) + "\n" if rows else "")
                      + "".join(f"\n- skipped {s['what']}: {s['why']}" for s in result["skipped"])
                      + "".join(f"\n- {note}" for note in result["notes"])
-                     + f"\n\n![{name}](results/{name}.png)\n")
+                     + (f"\n\n![{name}](results/{name}.png)\n" if (out / f"{name}.png").exists() else "\n"))
     return "\n".join(parts)
 
 
@@ -58,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenarios", nargs="*", metavar="scenario",
                         help=f"any of {', '.join(SCENARIOS)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="small counts, under a minute; results to --out")
-    parser.add_argument("--skip-peers", action="store_true", help="do not install or run Crossbar")
+    parser.add_argument("--skip-peers", action="store_true", help="do not install or run the peers (scenario peers)")
     parser.add_argument("--transport", default="xmlrpc", help="transport the fan-out publisher uses")
     parser.add_argument("--out", type=Path, help="results folder (default benchmarks/results, or "
                                                  "benchmarks/.quick with --quick)")
@@ -75,10 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     options = common.Options(quick=args.quick, out=out, command=command, skip_peers=args.skip_peers,
                              transport=args.transport)
     failed = []
+    print(f"open files allowed per process: {common.raise_nofile():,}; {common.uptime()}", flush=True)
     for name in names:
         print(f"\n# {name}: {SCENARIOS[name].TITLE}", flush=True)
         started = time.monotonic()
         options.busy_before = common.cpu_busy() if args.quick else common.wait_until_quiet()
+        options.uptime_start = common.uptime()
         options.contention = common.Contention()
         try:
             SCENARIOS[name].run(options)
@@ -88,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         if options.contention is not None:
             options.contention.stop()
         print(f"({name}: {time.monotonic() - started:.0f} s)", flush=True)
+    options.busy_before, options.contention, options.uptime_start = None, None, common.uptime()
+    goals.run(options)
     if out.resolve() == common.RESULTS.resolve():
         update_readme(out)
     if failed:

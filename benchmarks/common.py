@@ -30,6 +30,7 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 NODE_MODULES = ROOT / "tests" / "js" / "node_modules"
 PEER_JS = HERE / "wamp_peer.js"
+WS_PEER_JS = HERE / "ws_peer.js"  # plain WebSocket and socket.io peers
 CHILD_MAX_SECONDS = 900  # every child process ends by itself after this, whatever happens
 
 __all__ = ["SECRET", "GatewayProcess", "LineProcess", "MetricsPoller", "NodePeers", "Options", "WebApp",
@@ -47,6 +48,7 @@ class Options:
         self.transport = transport  # the transport the fan-out scenarios publish through
         self.busy_before: float | None = None  # % of all cores busy (others' work) just before the scenario
         self.contention: Contention | None = None  # others' work while the scenario runs
+        self.uptime_start: str | None = None  # `uptime` when the scenario began
 
 
 # -- child processes ---------------------------------------------------------------------------------
@@ -104,16 +106,52 @@ def node() -> str | None:
     return shutil.which("node")
 
 
+NODE_PACKAGES = ("ws", "socket.io-client")  # tests/js/package.json
+
+
+def ensure_node_modules() -> None:
+    """Install tests/js/node_modules (the Node clients) when a package the peers use is missing."""
+    if node() is None:
+        raise RuntimeError("Node is needed for the benchmark clients")
+    if all((NODE_MODULES / name).is_dir() for name in NODE_PACKAGES):
+        return
+    print("  installing the Node clients (npm install in tests/js) ...", flush=True)
+    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_MODULES.parent,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"npm install in tests/js failed: {done.stderr[-800:]}")
+
+
+def raise_nofile() -> int:
+    """Raise this process's open-file limit to its hard limit (children inherit it): 10,000 WebSockets
+    need more than the usual 1,024. Returns the limit now in force."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def uptime() -> str:
+    """The machine's load as `uptime` prints it (recorded at the start and end of every scenario)."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 class NodePeers:
-    """``processes`` Node WAMP peers (benchmarks/wamp_peer.js) sharing ``connections`` sessions."""
+    """``processes`` Node peers sharing ``connections`` connections: WAMP sessions (benchmarks/wamp_peer.js),
+    or with ``script=WS_PEER_JS`` plain WebSockets or socket.io clients (benchmarks/ws_peer.js)."""
 
     def __init__(self, mode: str, url: str, topic: str, connections: int = 1, processes: int = 1,
-                 realm: str = "telegraphy", ready_timeout: float = 120) -> None:
+                 realm: str = "telegraphy", ready_timeout: float = 120, script: Path = PEER_JS) -> None:
         if node() is None or not (NODE_MODULES / "ws").is_dir():
             raise RuntimeError("Node and tests/js/node_modules/ws are needed: cd tests/js && npm install")
         env = {"NODE_PATH": str(NODE_MODULES), "BENCH_MAX_SECONDS": str(CHILD_MAX_SECONDS)}
         shares = [connections // processes + (i < connections % processes) for i in range(processes)]
-        self.peers = [LineProcess([node(), str(PEER_JS), mode, url, realm, topic, str(n)], env,
+        self.peers = [LineProcess([node(), str(script), mode, url, realm, topic, str(n)], env,
                                   name=f"node {mode} peer {i}") for i, n in enumerate(shares) if n]
         try:
             for peer in self.peers:
@@ -143,6 +181,11 @@ class NodePeers:
     def close(self) -> None:
         for peer in self.peers:
             peer.close()
+
+    @property
+    def publisher(self) -> LineProcess:
+        """The one peer of a publisher or probe (a single connection)."""
+        return self.peers[0]
 
 
 class WebApp(LineProcess):
@@ -394,17 +437,22 @@ def machine(busy_before: float | None = None, others_during: float | None = None
         if node() else None
     return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
             "python": platform.python_version(), "node": node_version, "busy_before_pct": busy_before,
-            "others_busy_pct_during": others_during,             "load_avg_1m_after": os.getloadavg()[0]}
+            "others_busy_pct_during": others_during, "load_avg_1m_after": os.getloadavg()[0]}
 
 
 def save(scenario: str, options: Options, rows: list[dict], skipped: Iterable[dict] = (),
          notes: Iterable[str] = (), config: dict | None = None,
-         plot: Callable[[Any, dict], None] | None = None) -> Path:
-    """Write results/<scenario>.json (and .png through ``plot(axes_figure, result)``); return the JSON path."""
+         plot: Callable[[Any, dict], None] | None = None, summary: list[dict] | None = None) -> Path:
+    """Write results/<scenario>.json (and .png through ``plot(axes_figure, result)``); return the JSON path.
+    ``summary``: a second, shorter table (the scenario module's SUMMARY_COLUMNS)."""
+    host = machine(options.busy_before, options.contention.stop() if options.contention else None)
+    host.update(uptime_start=options.uptime_start, uptime_end=uptime())
     result = {"scenario": scenario, "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-              "machine": machine(options.busy_before, options.contention.stop() if options.contention else None),
+              "machine": host,
               "command": options.command, "quick": options.quick,
               "config": config or {}, "rows": rows, "skipped": list(skipped), "notes": list(notes)}
+    if summary is not None:
+        result["summary"] = summary
     options.out.mkdir(parents=True, exist_ok=True)
     path = options.out / f"{scenario}.json"
     path.write_text(json.dumps(result, indent=1, default=str) + "\n")

@@ -34,21 +34,38 @@ def plan(quick: bool) -> tuple[list[tuple[int, list[int]]], float]:
     return [(100, [20, 100, 500, 1000]), (1000, [20, 100, 200, 400])], 4.0
 
 
-def run_steps(router: str, url: str, realm: str, publisher: LineProcess, plan_: Sequence[tuple[int, list[int]]],
-              seconds: float, router_pids: Callable[[], list[int]]) -> list[dict]:
-    """Offer each step's rate to N subscribers and measure what arrives; shared with the peers scenario."""
+def processes_for(subscribers: int) -> int:
+    """Node client processes for ``subscribers`` connections (so that the clients are not the bottleneck)."""
+    return 2 if subscribers <= 100 else 4
+
+
+def run_steps(router: str, subscribe: Callable[[int, int], NodePeers], publisher: LineProcess,
+              plan_: Sequence[tuple[int, list[int]]], seconds: float, router_pids: Callable[[], list[int]],
+              until_saturated: bool = False) -> list[dict]:
+    """Offer each step's rate to N subscribers (``subscribe(N, processes)``) and measure what arrives; shared
+    with the peers scenarios. With ``until_saturated``, a router's steps end at the first one it does not
+    keep up with (deliveries lost, or delivered/s under SATURATED of offered): the next would only queue."""
     rows, step = [], 0
     for subscribers, rates in plan_:
-        processes = 2 if subscribers <= 100 else 4
-        peers = NodePeers("subscribe", url, TOPIC, connections=subscribers, processes=processes, realm=realm)
+        peers = subscribe(subscribers, processes_for(subscribers))
         try:
             for rate in rates:
                 step += 1
                 rows.append(measure_step(router, publisher, peers, subscribers, step, rate, seconds, router_pids))
                 print_row(rows[-1])
+                if until_saturated and saturated(rows[-1]):
+                    break
         finally:
             peers.close()
     return rows
+
+
+SATURATED = 0.8
+
+
+def saturated(row: dict) -> bool:
+    """Whether a step shows the router at its limit: deliveries lost, or delivered/s well under offered."""
+    return row["missing"] > 0 or row["delivered_per_s"] < SATURATED * row["offered_per_s"]
 
 
 def measure_step(router: str, publisher: LineProcess, peers: NodePeers, subscribers: int, step: int, rate: float,
@@ -62,14 +79,17 @@ def measure_step(router: str, publisher: LineProcess, peers: NodePeers, subscrib
     if "error" in sent:
         raise RuntimeError(f"the publisher failed: {sent['error']}")
     expected = sent["sent"] * subscribers
-    # wait for everything to arrive, or for arrivals to stop (bounded: a saturated router may never catch up)
-    deadline, last_count, last_change, st = time.monotonic() + max(20.0, seconds * 5), -1, time.monotonic(), {}
+    # wait for everything to arrive, or for arrivals to stop (bounded: a saturated router may never catch up);
+    # arrivals of any step count, so a router still delivering an earlier step's backlog is not judged stopped
+    deadline, last_total, last_change, st = time.monotonic() + max(20.0, seconds * 5), -1, time.monotonic(), {}
     while time.monotonic() < deadline:
-        st = peers.report()["steps"].get(str(step), {"count": 0, "first": 0, "last": 0, "hist": {}})
+        steps = peers.report()["steps"]
+        st = steps.get(str(step), {"count": 0, "first": 0, "last": 0, "hist": {}})
         if st["count"] >= expected:
             break
-        if st["count"] != last_count:
-            last_count, last_change = st["count"], time.monotonic()
+        total = sum(s["count"] for s in steps.values())
+        if total != last_total:
+            last_total, last_change = total, time.monotonic()
         elif time.monotonic() - last_change > 3:
             break
         time.sleep(0.25)
@@ -92,12 +112,14 @@ def print_row(row: dict) -> None:
           flush=True)
 
 
-def fanout_config(directory: Path, transport: str, transport_options: dict | None) -> Path:
+def fanout_config(directory: Path, transport: str, transport_options: dict | None,
+                  limits: dict | None = None) -> Path:
     """A gateway config for fan-out: public events, small history, a client queue big enough that a
-    client briefly behind at saturation is measured, not dropped."""
+    client briefly behind at saturation is measured, not dropped, room for 10,000 clients."""
     return common.write_config(directory, transport=transport, options=transport_options,
                                events=[{"match": "*", "access": "public", "history": 10}],
-                               limits={"client_queue_bytes": 16 * 1024 * 1024, "max_connections": 5000})
+                               limits={"client_queue_bytes": 16 * 1024 * 1024, "max_connections": 12000,
+                                       **(limits or {})})
 
 
 def run(options: Options) -> dict:
@@ -108,7 +130,9 @@ def run(options: Options) -> dict:
         publisher = None
         try:
             publisher = common.WebApp(gw.config_path)
-            rows = run_steps("telegraphy", gw.url, "telegraphy", publisher, steps, seconds, lambda: [gw.proc.pid])
+            subscribe = lambda n, processes: NodePeers("subscribe", gw.url, TOPIC, n, processes)  # noqa: E731
+            rows = run_steps("telegraphy", subscribe, publisher, steps, seconds, lambda: [gw.proc.pid],
+                             until_saturated=True)
             dropped = common.gateway_metrics(gw).get("telegraphy_slow_clients_dropped_total", 0)
         finally:
             if publisher is not None:
@@ -140,7 +164,8 @@ def plot(fig, result: dict, extra_rows: Sequence[dict] = ()) -> None:
         left.plot(x, [r["delivered_per_s"] for r in series], marker="o", label=label)
         right.plot(x, [r["p99_ms"] or math.nan for r in series], marker="o", label=label)
     top = max((r["offered_per_s"] for r in rows), default=1)
-    left.plot([1, top], [1, top], color="grey", linestyle=":", linewidth=1, label="delivered = offered")
+    low = min((r["offered_per_s"] for r in rows), default=1)
+    left.plot([low, top], [low, top], color="grey", linestyle=":", linewidth=1, label="delivered = offered")
     left.axhline(TARGET, color="red", linestyle="--", linewidth=1, label="target (N=1000)")
     for ax, title in ((left, "delivered deliveries/s"), (right, "p99 latency, ms")):
         ax.set_xscale("log")

@@ -1,160 +1,93 @@
-"""Peers: the fan-out scenario against Crossbar, the WAMP router people would pick instead, side by side.
+"""Peers: saturated deliveries/s at 1,000 subscribers on one topic, Telegraphy against every peer, in one run.
 
-Crossbar is installed on first use into a throwaway venv (benchmarks/.peers/crossbar, gitignored), runs a
-minimal router on loopback (anonymous may subscribe and publish), and gets the same Node subscribers and
-steps. It has no XML-RPC ingest, so a Node WAMP session publishes at the same paced rates instead.
+Each router (routers.py: Telegraphy, the bare Autobahn broadcaster, Crossbar, python-socketio with Redis,
+Django Channels with channels_redis behind daphne) gets 1,000 Node subscribers of its own protocol in 4
+processes and the same stepped rates, from 20 events/s up, until a step shows it saturated (deliveries
+lost, or delivered/s under 80% of offered). Its saturated deliveries/s is the best step's delivered/s; the
+ratios are Telegraphy's over each peer's, measured minutes apart on the same machine.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from . import common, fanout
-from .common import LineProcess, Options
+from . import common, fanout, routers
+from .common import Options
 
 NAME = "peers"
-TITLE = "Peers: the same fan-out against Crossbar"
+TITLE = "Peers: saturated deliveries/s at 1,000 subscribers, Telegraphy against every peer in one run"
 COLUMNS = fanout.COLUMNS
-CROSSBAR = "crossbar==26.10.*"
-VENV = common.HERE / ".peers" / "crossbar"
-REALM = "telegraphy"
+SUMMARY_COLUMNS = [("router", "router"), ("saturated_per_s", "saturated deliveries/s"),
+                   ("at_offered_per_s", "at offered/s"), ("p50_20_ms", "p50 ms at 20 ev/s"),
+                   ("p99_20_ms", "p99 ms at 20 ev/s"), ("telegraphy_ratio", "telegraphy / router"),
+                   ("goal_ratio", "goal ratio"), ("verdict", "goal")]
+GOAL_RATIOS = {"autobahn (bare)": 1.5, "crossbar": 5.0, "python-socketio": 10.0, "channels": 30.0}
 
 
-def ensure_crossbar() -> tuple[Path, str]:
-    """The crossbar executable and its version, installing it into VENV the first time; RuntimeError if not."""
-    exe, marker = VENV / "bin" / "crossbar", VENV / "installed-version"
-    if exe.exists() and marker.exists():
-        return exe, marker.read_text().strip()
-    log = VENV.parent / "crossbar-install.log"
-    VENV.parent.mkdir(parents=True, exist_ok=True)
-    print(f"  installing {CROSSBAR} into {VENV} (log: {log}) ...", flush=True)
-    with open(log, "w") as out:
-        for step in ([sys.executable, "-m", "venv", "--clear", str(VENV)],
-                     [str(VENV / "bin" / "pip"), "install", "-q", CROSSBAR],
-                     [str(exe), "version"]):
-            try:
-                code = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, timeout=900).returncode
-            except subprocess.TimeoutExpired:
-                code = "timeout after 900 s"
-            if code != 0:
-                tail = [line for line in log.read_text().splitlines() if not line.startswith("WARNING")][-5:]
-                raise RuntimeError(f"cannot install {CROSSBAR} ({' '.join(step[:3])}... exited {code}): "
-                                   + " / ".join(tail))
-    shown = subprocess.run([str(VENV / "bin" / "pip"), "show", "crossbar"], capture_output=True, text=True).stdout
-    marker.write_text(shown.split("Version: ")[-1].split()[0] if "Version: " in shown else "unknown")
-    return exe, marker.read_text().strip()
+def plan(quick: bool) -> tuple[list[tuple[int, list[int]]], float]:
+    if quick:
+        return [(20, [20, 200])], 1.0
+    return [(1000, [20, 100, 200, 400, 800])], 4.0
 
 
-def router_config(port: int) -> dict:
-    """A minimal Crossbar router: one realm, anonymous may subscribe and publish, WebSocket on loopback."""
-    anyone = {"uri": "", "match": "prefix", "allow": {"call": False, "register": False, "publish": True,
-                                                     "subscribe": True},
-              "disclose": {"caller": False, "publisher": False}, "cache": True}
-    return {"version": 2, "controller": {}, "workers": [{
-        "type": "router",
-        "realms": [{"name": REALM, "roles": [{"name": "anonymous", "permissions": [anyone]}]}],
-        "transports": [{"type": "websocket", "serializers": ["json"],
-                        "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": port, "backlog": 1024},
-                        "options": {"auto_ping_interval": 25000, "auto_ping_timeout": 10000}}]}]}
+def measure(router: routers.Router, steps, seconds: float, directory: Path) -> list[dict]:
+    """Start ``router``, run the steps until it saturates, stop it; RuntimeError if it cannot run."""
+    router.start(directory)
+    publisher = None
+    try:
+        publisher = router.publisher()
+        return fanout.run_steps(router.name, router.subscribers, publisher, steps, seconds, router.pids,
+                                until_saturated=True)
+    finally:
+        if publisher is not None:
+            publisher.close()
+        router.stop()
 
 
-class Crossbar:
-    """A ``crossbar start`` process group with its own config directory."""
-
-    def __init__(self, exe: Path, directory: Path) -> None:
-        self.port = common.free_port()
-        self.url = f"ws://127.0.0.1:{self.port}"
-        cbdir = directory / ".crossbar"
-        cbdir.mkdir()
-        (cbdir / "config.json").write_text(json.dumps(router_config(self.port), indent=1))
-        self.log_path = directory / "crossbar.log"
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(exe), "start", "--cbdir", str(cbdir), "--loglevel", "warn"],
-                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def pids(self) -> list[int]:
-        """The controller and its workers (the router worker does the routing)."""
-        found = [self.proc.pid]
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                    found.append(int(stat.parent.name))
-            except (OSError, ValueError, IndexError):
-                continue
-        return found
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-1500:]
-
-    def publisher(self, timeout: float = 60) -> LineProcess:
-        """A Node WAMP publisher session, retried until the router accepts it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"crossbar exited with {self.proc.returncode}: {self.log()}")
-            try:
-                return common.NodePeers("publish", self.url, fanout.TOPIC, realm=REALM, ready_timeout=10).peers[0]
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"crossbar accepted no session within {timeout:.0f}s: {self.log()}") from None
-                time.sleep(1)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the group we started: any worker left behind
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
-        self._log.close()
-
-
-def telegraphy_reference(options: Options) -> list[dict]:
-    """This run's (or the last) Telegraphy fan-out rows from the same results folder, for comparison."""
-    path = options.out / f"{fanout.NAME}.json"
-    if not path.exists():
-        return []
-    result = json.loads(path.read_text())
-    return result["rows"] if result.get("quick") == options.quick else []
+def summarize(rows: list[dict]) -> list[dict]:
+    """Per router: the best delivered/s of its steps, its latency at the lowest rate, and the ratios."""
+    out = []
+    for name in dict.fromkeys(r["router"] for r in rows):
+        mine = [r for r in rows if r["router"] == name]
+        best = max(mine, key=lambda r: r["delivered_per_s"])
+        low = min(mine, key=lambda r: r["offered_events_per_s"])
+        out.append({"router": name, "saturated_per_s": best["delivered_per_s"],
+                    "at_offered_per_s": best["offered_per_s"],
+                    "p50_20_ms": low["p50_ms"], "p99_20_ms": low["p99_ms"],
+                    "saturated": any(fanout.saturated(r) for r in mine)})
+    ours = next((s["saturated_per_s"] for s in out if s["router"] == "telegraphy"), None)
+    for s in out:
+        if s["router"] != "telegraphy" and ours and s["saturated_per_s"]:
+            s["telegraphy_ratio"] = ours / s["saturated_per_s"]
+            s["goal_ratio"] = GOAL_RATIOS.get(s["router"])
+            if s["goal_ratio"]:
+                s["verdict"] = "met" if s["telegraphy_ratio"] >= s["goal_ratio"] else "not met"
+    return out
 
 
 def run(options: Options) -> dict:
-    steps, seconds = fanout.plan(options.quick)
+    steps, seconds = plan(options.quick)
+    common.ensure_node_modules()
     rows, skipped, notes = [], [], []
-    try:
-        exe, version = ensure_crossbar()
-        notes.append(f"Crossbar {version} from PyPI in {VENV.relative_to(common.ROOT)}, one router worker, "
-                     f"JSON serializer; publisher: a Node WAMP session (wamp_peer.js publish), same steps and "
-                     f"{fanout.PAD}-byte filler as the fan-out scenario")
-        with tempfile.TemporaryDirectory(prefix="bench-crossbar-") as tmp:
-            router = Crossbar(exe, Path(tmp))
-            publisher = None
+    for router in [routers.Telegraphy(options.transport), *routers.peers()]:
+        print(f"  -- {router.name}", flush=True)
+        with tempfile.TemporaryDirectory(prefix="bench-peers-") as tmp:
             try:
-                publisher = router.publisher()
-                rows = fanout.run_steps("crossbar", router.url, REALM, publisher, steps, seconds, router.pids)
-            finally:
-                if publisher is not None:
-                    publisher.close()
-                router.stop()
-    except RuntimeError as exc:
-        skipped.append({"what": "crossbar", "why": str(exc)})
-        print(f"  crossbar skipped: {exc}", flush=True)
-    reference = telegraphy_reference(options)
-    if reference:
-        notes.append("telegraphy rows: from fanout.json of the same results folder (same steps)")
-    common.save(NAME, options, rows, skipped=skipped, notes=notes, config={"steps": steps, "seconds_per_step": seconds},
-                plot=lambda fig, result: fanout.plot(fig, result, extra_rows=reference))
-    common.print_table(TITLE, rows + reference, COLUMNS, skipped)
-    return {"rows": rows, "skipped": skipped}
+                rows += measure(router, steps, seconds, Path(tmp))
+                notes.append(router.about)
+            except RuntimeError as exc:
+                skipped.append({"what": router.name, "why": str(exc)[-800:]})
+                print(f"  {router.name} skipped: {exc}", flush=True)
+    summary = summarize(rows)
+    notes += [f"every router: {steps[0][0]:,} Node subscribers in {fanout.processes_for(steps[0][0])} processes, "
+              f"events of {fanout.PAD}-byte filler at {', '.join(map(str, steps[0][1]))} events/s for {seconds:g} s "
+              f"each, stopping at the first step a router does not keep up with",
+              "saturated deliveries/s: the best step's delivered/s (deliveries received / (last receipt - first "
+              "publish)); goals (issue 14): Telegraphy at least 1.5x the bare Autobahn broadcaster, 5x Crossbar, "
+              "10x python-socketio, 30x Channels"]
+    common.save(NAME, options, rows, skipped=skipped, notes=notes, summary=summary, plot=fanout.plot,
+                config={"steps": steps, "seconds_per_step": seconds})
+    common.print_table(TITLE, rows, COLUMNS, skipped)
+    common.print_table("Saturated deliveries/s and ratios", summary, SUMMARY_COLUMNS)
+    return {"rows": rows, "summary": summary, "skipped": skipped}

@@ -1,136 +1,119 @@
 // A load-generating WAMP v2 (JSON) peer for the benchmarks, written for Node so that the clients are
-// not the bottleneck. It speaks just enough WAMP: HELLO (anonymous), SUBSCRIBE, EVENT, PUBLISH.
+// not the bottleneck. It speaks just enough WAMP: HELLO (anonymous), SUBSCRIBE, EVENT, PUBLISH, CALL.
 //
 //   node wamp_peer.js subscribe URL REALM TOPIC CONNECTIONS   many subscribers; latency histograms
+//   node wamp_peer.js join      URL REALM TOPIC CONNECTIONS   many idle sessions (joined, nothing else)
 //   node wamp_peer.js publish   URL REALM TOPIC               a paced publisher (for routers like Crossbar)
+//   node wamp_peer.js probe     URL REALM TOPIC               one session timing CALLs and /health requests
 //
-// Control is JSON lines: on stdin {"cmd": "report"|"reset"|"exit"|"pace", ...}, answers on stdout. The
-// process exits when stdin closes (its parent went away) or after MAX_SECONDS, whatever happens.
+// Control is JSON lines (peer_stats.js): {"cmd": "report"|"reset"|"exit"|"pace"|"probe", ...}.
 "use strict";
+const http = require("http");
 const WebSocket = require("ws");
-const readline = require("readline");
-const { performance } = require("perf_hooks");
+const stats = require("./peer_stats");
 
 const [mode, url, realm, topic, countArg] = process.argv.slice(2);
-const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS || 900);
 const CONNECT_CONCURRENCY = 50;
-const BUCKETS_PER_E = 50; // latency histogram: bucket = floor(ln(microseconds) * 50), about 2% wide
-const now = () => performance.timeOrigin + performance.now(); // wall clock in ms, sub-ms resolution
-
-setTimeout(() => process.exit(3), MAX_SECONDS * 1000).unref();
-const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
-
-const steps = new Map(); // step id -> {count, first, last, hist: Map(bucket -> n)}
-let closed = 0;
-let errors = 0;
-
-function record(buf) {
-  // Only EVENT frames ("[36,") are counted; the send time and the step id are read straight from
-  // the bytes, without parsing the whole message, to keep the client cheap.
-  if (buf[1] !== 0x33 || buf[2] !== 0x36 || buf[3] !== 0x2c) return;
-  const received = now();
-  const ti = buf.indexOf('"bench_t":');
-  const si = buf.indexOf('"bench_s":');
-  if (ti < 0 || si < 0) return;
-  const sent = parseFloat(buf.toString("latin1", ti + 10, ti + 40).trimStart());
-  const step = parseInt(buf.toString("latin1", si + 10, si + 24).trimStart(), 10);
-  let st = steps.get(step);
-  if (!st) steps.set(step, (st = { count: 0, first: received, last: received, hist: new Map() }));
-  st.count += 1;
-  st.last = received;
-  const bucket = Math.floor(Math.log(Math.max((received - sent) * 1000, 1)) * BUCKETS_PER_E);
-  st.hist.set(bucket, (st.hist.get(bucket) || 0) + 1);
-}
 
 function session(onJoined, onMessage) {
   // One WebSocket + WAMP session; onJoined(ws) after WELCOME, onMessage(buf) for everything after.
   const ws = new WebSocket(url, ["wamp.2.json"], { perMessageDeflate: false, skipUTF8Validation: true });
   let joined = false;
   ws.on("open", () => ws.send(JSON.stringify([1, realm, {
-    roles: { subscriber: {}, publisher: {} }, authmethods: ["anonymous"] }])));
+    roles: { subscriber: {}, publisher: {}, caller: {} }, authmethods: ["anonymous"] }])));
   ws.on("message", (buf) => {
     if (joined) return onMessage(buf);
     const msg = JSON.parse(buf.toString());
-    if (msg[0] === 2) { joined = true; onJoined(ws); } else { errors += 1; ws.close(); }
+    if (msg[0] === 2) { joined = true; onJoined(ws); } else { stats.counters.errors += 1; ws.close(); }
   });
-  ws.on("error", () => { errors += 1; });
-  ws.on("close", () => { closed += 1; });
+  ws.on("error", () => { stats.counters.errors += 1; });
+  ws.on("close", () => { stats.counters.closed += 1; });
   return ws;
 }
 
-function subscribeAll(total, onEach, done) {
-  // Open ``total`` subscribed sessions, CONNECT_CONCURRENCY at a time, then call done(sockets).
-  const sockets = [];
-  let started = 0;
-  let ready = 0;
-  let retries = total;
-  const next = () => {
-    if (started >= total) return;
-    started += 1;
-    let subscribed = false;
+function onEvent(buf) {
+  // Only EVENT frames ("[36,") are counted.
+  if (buf[1] === 0x33 && buf[2] === 0x36 && buf[3] === 0x2c) stats.recordBytes(buf, 4);
+}
+
+function openSubscriber(subscribe) {
+  return (onReady, onFailed) => {
+    let ready = false;
     const ws = session(
-      (sock) => sock.send(JSON.stringify([32, 1, {}, topic])),
+      (sock) => {
+        if (!subscribe) { ready = true; return onReady(); }
+        sock.send(JSON.stringify([32, 1, {}, topic]));
+      },
       (buf) => {
-        if (subscribed) return onEach(buf, ws);
-        if (buf[1] === 0x33 && buf[2] === 0x33) { // SUBSCRIBED
-          subscribed = true;
-          ready += 1;
-          if (ready === total) done(sockets);
-          next();
-        }
+        if (ready) return onEvent(buf);
+        if (buf[1] === 0x33 && buf[2] === 0x33) { ready = true; onReady(); } // SUBSCRIBED
       });
-    ws.on("close", () => { // refused or failed before subscribing: try again, a bounded number of times
-      if (!subscribed && retries-- > 0) { started -= 1; setTimeout(next, 50); }
-    });
-    sockets.push(ws);
+    ws.on("close", () => { if (!ready) onFailed(); });
+    return ws;
   };
-  for (let i = 0; i < Math.min(CONNECT_CONCURRENCY, total); i++) next();
 }
 
-function report() {
-  const out = {};
-  for (const [step, st] of steps) {
-    out[step] = { count: st.count, first: st.first / 1000, last: st.last / 1000, hist: Object.fromEntries(st.hist) };
-  }
-  return { steps: out, closed, errors };
-}
-
-function publisher(ws, cmd) {
-  // Publish cmd.rate events/s for cmd.seconds in 10 ms ticks, each carrying its send time.
-  const pad = "x".repeat(cmd.pad || 0);
-  let sent = 0;
-  let request = 1;
-  const start = now();
-  const total = Math.round(cmd.rate * cmd.seconds);
+function probe(ws, pending, cmd) {
+  // Every cmd.interval_ms: one CALL of cmd.procedure on this session and, half an interval later, one
+  // GET of cmd.health_url on a new connection (what a load balancer does); round trips in ms.
+  const out = { call: [], health: [], call_errors: 0, health_errors: 0 };
+  let request = 1000;
+  let outstanding = 0;
+  const start = stats.now();
+  const finish = () => stats.say(out);
+  const call = () => {
+    const id = request++;
+    outstanding += 1;
+    pending.set(id, (ok) => { outstanding -= 1; if (ok) out.call.push(stats.now() - t0); else out.call_errors += 1; });
+    const t0 = stats.now();
+    ws.send(JSON.stringify([48, id, {}, cmd.procedure, []]));
+  };
+  const health = () => {
+    outstanding += 1;
+    const t0 = stats.now();
+    const req = http.get(cmd.health_url, { agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => { outstanding -= 1; if (res.statusCode === 200) out.health.push(stats.now() - t0); else out.health_errors += 1; });
+    });
+    req.on("error", () => { outstanding -= 1; out.health_errors += 1; });
+    req.setTimeout(10000, () => req.destroy());
+  };
   const tick = () => {
-    const due = Math.min(total, Math.round(((now() - start) / 1000) * cmd.rate));
-    while (sent < due) {
-      const envelope = { name: topic, data: { bench_t: now(), bench_s: cmd.step, i: sent, pad },
-        meta: { event_type: null, verbose_name: null, timestamp: new Date().toISOString(), id: String(sent), user: null } };
-      ws.send(JSON.stringify([16, request++, {}, topic, [envelope]]));
-      sent += 1;
+    if (stats.now() - start >= cmd.seconds * 1000) {
+      const deadline = stats.now() + 10000; // answers still on their way: wait for them, bounded
+      const drain = () => (outstanding > 0 && stats.now() < deadline ? setTimeout(drain, 20) : finish());
+      return drain();
     }
-    if (sent < total) setTimeout(tick, 10);
-    else say({ sent, first: start / 1000, last: now() / 1000 });
+    call();
+    setTimeout(health, cmd.interval_ms / 2);
+    setTimeout(tick, cmd.interval_ms);
   };
   tick();
 }
 
 const sockets = [];
-const rl = readline.createInterface({ input: process.stdin });
-rl.on("close", () => process.exit(0));
-rl.on("line", (line) => {
-  const cmd = JSON.parse(line);
-  if (cmd.cmd === "report") say(report());
-  else if (cmd.cmd === "reset") { steps.clear(); say({ ok: true }); }
-  else if (cmd.cmd === "pace") publisher(sockets[0], cmd);
-  else if (cmd.cmd === "exit") { for (const ws of sockets) ws.terminate(); process.exit(0); }
-});
+const handlers = {
+  pace: (cmd) => {
+    let request = 1;
+    stats.pace(cmd, topic, (envelope) => sockets[0].send(JSON.stringify([16, request++, {}, topic, [envelope]])));
+  },
+  probe: (cmd) => probe(sockets[0], pendingCalls, cmd),
+};
+const pendingCalls = new Map(); // CALL request id -> callback(ok)
+stats.control(handlers, sockets);
 
-if (mode === "subscribe") {
-  subscribeAll(Number(countArg || 1), record, (socks) => { sockets.push(...socks); say({ ready: socks.length }); });
-} else if (mode === "publish") {
-  const ws = session(() => { sockets.push(ws); say({ ready: 1 }); }, () => {});
+if (mode === "subscribe" || mode === "join") {
+  stats.openAll(Number(countArg || 1), CONNECT_CONCURRENCY, openSubscriber(mode === "subscribe"),
+    (socks) => { sockets.push(...socks); stats.say({ ready: socks.length }); });
+} else if (mode === "publish" || mode === "probe") {
+  const ws = session(() => { sockets.push(ws); stats.say({ ready: 1 }); }, (buf) => {
+    const msg = buf[1] === 0x35 || buf[1] === 0x38 ? JSON.parse(buf.toString()) : null; // RESULT 50, ERROR 8
+    if (msg && (msg[0] === 50 || msg[0] === 8)) {
+      const id = msg[0] === 50 ? msg[1] : msg[2];
+      const done = pendingCalls.get(id);
+      if (done) { pendingCalls.delete(id); done(msg[0] === 50); }
+    }
+  });
 } else {
   process.stderr.write(`unknown mode ${mode}\n`);
   process.exit(2);

@@ -1,27 +1,21 @@
 """The benchmarks' web app: a separate process that publishes with ``telegraphy.publish``, as a real one does.
 
-    python -m benchmarks.webapp CONFIG      then JSON lines on stdin: {"cmd": "ingest"|"pace", ...}
+    python -m benchmarks.webapp CONFIG      then JSON lines on stdin: {"cmd": "ingest"|"pace"|"calls", ...}
 
 It ends when stdin closes or after $BENCH_MAX_SECONDS, whatever happens.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import sys
 import time
 
 import telegraphy
 
+from . import pacer
+
 INGEST_TOPIC = "bench.ingest"
-MAX_BATCH = 20  # events per publish_many call when pacing
-
-
-def say(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
 
 
 def _summary(call_ns: list[int]) -> dict:
@@ -57,44 +51,33 @@ def ingest(mode: str, seconds: float, max_events: int, batch: int = 100) -> dict
 
 
 def pace(topic: str, step: int, rate: float, seconds: float, pad: int = 0) -> dict:
-    """Publish ``rate`` events/s for ``seconds`` in 10 ms ticks (one publish_many per tick), each event
-    carrying its send time (``bench_t``, ms since the epoch) and step id (``bench_s``) for the receivers."""
-    total, sent, errors, filler = round(rate * seconds), 0, [], "x" * pad
+    """Publish ``rate`` events/s for ``seconds`` with one ``publish_many`` per 10 ms tick (pacer.py)."""
+    def publish(name: str, datas: list[dict]) -> None:
+        telegraphy.publish_many([(name, data) for data in datas])
+    return pacer.pace(publish, topic, step, rate, seconds, pad, errors_are=(telegraphy.TelegraphyError,))
+
+
+def calls(topic: str, rate: float, seconds: float, pad: int = 0, step: int = 0) -> dict:
+    """One ``publish`` call per event at ``rate`` events/s for ``seconds``, as a web app's views would
+    make them, timing every call (the web app's publish latency)."""
+    call_ns: list[int] = []
+    clock, filler, total = time.perf_counter_ns, "x" * pad, round(rate * seconds)
     start = time.monotonic()
     first = time.time()
-    while sent < total and time.monotonic() - start < seconds * 4:  # a blocked publisher gives up too
-        due = min(total, round((time.monotonic() - start) * rate))
-        while due > sent:  # at most MAX_BATCH per call: a late tick does not turn into one huge burst
-            events = [(topic, {"bench_t": time.time() * 1000, "bench_s": step, "i": k, "pad": filler})
-                      for k in range(sent, min(due, sent + MAX_BATCH))]
-            try:
-                telegraphy.publish_many(events)
-            except telegraphy.TelegraphyError as exc:
-                errors.append(str(exc))
-            sent += len(events)
-        if len(errors) > 10:
-            break
-        time.sleep(max(0.0, 0.01 - (time.monotonic() - start) % 0.01))
-    return {"sent": sent, "first": first, "last": time.time(), "errors": errors[:3], "error_count": len(errors)}
+    while len(call_ns) < total and time.monotonic() - start < seconds * 4:
+        t0 = clock()
+        telegraphy.publish(topic, {"bench_t": time.time() * 1000, "bench_s": step, "i": len(call_ns), "pad": filler})
+        call_ns.append(clock() - t0)
+        time.sleep(max(0.0, start + len(call_ns) / rate - time.monotonic()))
+    ordered = sorted(call_ns)
+    return {"sent": len(call_ns), "first": first, "last": time.time(), **_summary(call_ns),
+            "max_us": ordered[-1] / 1000 if ordered else None}
 
 
 def main() -> None:
-    signal.alarm(int(os.environ.get("BENCH_MAX_SECONDS", "900")))
     telegraphy.configure(sys.argv[1])
     telegraphy.publish("bench.warmup", {"warm": True})  # opens the connection before anything is timed
-    say({"ready": True, "pid": os.getpid()})
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        kind = cmd.pop("cmd")
-        try:
-            if kind == "ingest":
-                say(ingest(**cmd))
-            elif kind == "pace":
-                say(pace(**cmd))
-            else:
-                say({"error": f"unknown command {kind!r}"})
-        except Exception as exc:  # noqa: BLE001 - reported to the runner, which shows it
-            say({"error": f"{type(exc).__name__}: {exc}"})
+    pacer.serve({"ingest": ingest, "pace": pace, "calls": calls}, {"ready": True, "pid": os.getpid()})
 
 
 if __name__ == "__main__":

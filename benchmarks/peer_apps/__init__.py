@@ -1,0 +1,1 @@
+"""Benchmark peers' programs: each runs in that peer's own virtual environment (benchmarks/.peers/)."""
