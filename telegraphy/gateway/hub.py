@@ -107,7 +107,7 @@ class _Walk:
         self.receivers = list(sub.subscribers.items())
         self.next = 0
         self.checked = False  # filter and watchers done
-        self.frames: dict[str, bytes] = {}  # serializer id -> the EVENT frame every receiver gets
+        self.frames: dict = {}  # serializer -> the EVENT frame every receiver gets
 
 
 class _Job:
@@ -123,11 +123,11 @@ class _Job:
         self.envelope = None
         self.walks: deque[_Walk] | None = None  # made when its turn comes
 
-    def frame(self, sub: Subscription, frames: dict[str, bytes], serializer: wire.Serializer) -> bytes:
+    def frame(self, sub: Subscription, frames: dict, serializer: wire.Serializer) -> bytes:
         """The EVENT frame of this event for ``sub`` in ``serializer``, built once into ``frames``."""
-        frame = frames.get(serializer.id)
+        frame = frames.get(serializer)
         if frame is None:
-            frame = frames[serializer.id] = wire.event_frame(
+            frame = frames[serializer] = wire.event_frame(
                 serializer, sub.id, self.publication, self.details, self.details_json, self.entry.event)
         return frame
 
@@ -299,13 +299,16 @@ class Hub:
             receivers, index = walk.receivers, walk.next
             end = min(len(receivers), index + budget, index + CHUNK)
             budget -= end - index
-            current = sub.subscribers
+            current, frames, seq, exclude = sub.subscribers, walk.frames, entry.seq, job.exclude
             for subscriber, joined in receivers[index:end]:
-                if joined >= entry.seq or subscriber is job.exclude or subscriber not in current:
+                if joined >= seq or subscriber is exclude or subscriber not in current:
                     continue  # joined after this event was accepted (its replay has it), or left since
                 try:
                     if public or self.access.can_receive(subscriber.identity, entry.event, job.policy):
-                        subscriber.deliver(sub, job.frame(sub, walk.frames, subscriber.serializer), entry)
+                        frame = frames.get(subscriber.serializer)
+                        if frame is None:
+                            frame = job.frame(sub, frames, subscriber.serializer)
+                        subscriber.deliver(sub, frame, entry)
                         sent += 1
                 except Exception:  # noqa: BLE001 - a failing subscriber is revoked, the others go on
                     self.log.failure("hub: delivering {name} to a subscriber of {topic} failed",

@@ -155,9 +155,8 @@ class Session:
 
     # -- what the hub calls ----------------------------------------------------------------------
     def deliver(self, sub: Subscription, frame: bytes, entry: Entry) -> None:
-        held = self._holding.get(sub.id)
-        if held is not None:
-            held.append((frame, entry))
+        if self._holding and sub.id in self._holding:  # its replay is not out yet: after it
+            self._holding[sub.id].append((frame, entry))
         elif self.phase == ESTABLISHED:
             self.peer.send(frame, entry.seq)
 

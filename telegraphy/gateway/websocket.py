@@ -137,10 +137,14 @@ class WampWebSocket(WebSocketServerProtocol):
                 elif self._slow_timer is None:
                     self._slow_timer = self.factory.reactor.callLater(SLOW_GRACE, self._judge_slow)
             return
-        self._out.append(frame)
+        out = self._out
+        out.append(frame)
         if seq:
             self._out_seq = seq
-        self.factory.gathered(self, len(frame), len(self._out) == 1)
+        factory = self.factory
+        factory.gathered_bytes += len(frame)
+        if len(out) == 1:
+            factory.gathered(self)
 
     def flush(self) -> int:
         """Write the frames gathered so far with one send; returns how many bytes that was."""
@@ -224,13 +228,11 @@ class WampWebSocketFactory(WebSocketServerFactory):
                                 autoPingInterval=25, autoPingTimeout=10, openHandshakeTimeout=10,
                                 closeHandshakeTimeout=2, perMessageCompressionAccept=lambda offers: None)
 
-    def gathered(self, connection: WampWebSocket, size: int, first: bool) -> None:
-        """``connection`` gathered a frame of ``size`` bytes (its ``first`` since its last write)."""
-        self.gathered_bytes += size
-        if first:
-            self._gathered.append(connection)
-            if self._flush_call is None:
-                self._flush_call = self.reactor.callLater(0, self.flush)
+    def gathered(self, connection: WampWebSocket) -> None:
+        """``connection`` gathered its first frame since it last wrote (``gathered_bytes`` counts them all)."""
+        self._gathered.append(connection)
+        if self._flush_call is None:
+            self._flush_call = self.reactor.callLater(0, self.flush)
 
     def flush(self) -> None:
         """Write out the gathered frames, oldest connection first, for WRITE_SECONDS at most."""

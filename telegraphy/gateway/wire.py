@@ -50,7 +50,7 @@ class InvalidUri(Exception):
 
 
 # -- serializers -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a key of the fan-out's per-event frame cache
 class Serializer:
     """One WAMP serializer: the WebSocket subprotocol, frame kind, and how to encode and decode."""
 
